@@ -1,0 +1,42 @@
+"""lossexpert: why is my network's loss not going down, and what do I do about it.
+
+Public surface::
+
+    diagnose(run, *, lang="en", thresholds=None, evidence=...) -> Diagnosis
+    load_run(source) -> LoadedRun
+    Run, Diagnosis, Finding, Thresholds and the error types
+"""
+
+from lossexpert._diagnose import diagnose
+from lossexpert._version import __version__
+from lossexpert.collectors.runfile import LoadedRun, load_run
+from lossexpert.diagnosis import Diagnosis, Evidence, Finding, Problem
+from lossexpert.errors import (
+    LossexpertError,
+    RunInputError,
+    RunNotFoundError,
+    RunParseError,
+    RunSchemaError,
+    RunTooLargeError,
+)
+from lossexpert.kb.thresholds import Thresholds
+from lossexpert.runformat import Run
+
+__all__ = [
+    "Diagnosis",
+    "Evidence",
+    "Finding",
+    "LoadedRun",
+    "LossexpertError",
+    "Problem",
+    "Run",
+    "RunInputError",
+    "RunNotFoundError",
+    "RunParseError",
+    "RunSchemaError",
+    "RunTooLargeError",
+    "Thresholds",
+    "__version__",
+    "diagnose",
+    "load_run",
+]

@@ -1,0 +1,190 @@
+"""``diagnose()``: run -> symptoms -> inference -> a ``Diagnosis`` in one language.
+
+Pure function of its inputs: no global state beyond the compiled rule class and the template
+caches (both read-only after first use), so it is safe to call from many threads at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from lossexpert._version import __version__
+from lossexpert.collectors.runfile import LoadedRun, RunSource, load_run
+from lossexpert.diagnosis import (
+    Diagnosis,
+    Evidence,
+    Finding,
+    MissingFact,
+    Problem,
+    RuleNotFired,
+    RuleTrace,
+    RunInfo,
+)
+from lossexpert.engine.inference import Inference, Support, combine, infer
+from lossexpert.engine.symptoms import Symptom, extract
+from lossexpert.kb import DEFAULT_THRESHOLDS, Thresholds, knowledge_base
+from lossexpert.kb.texts import Texts, texts
+from lossexpert.runformat import Config, Run
+
+EvidenceLevel = Literal["curves", "config", "layers", "data"]
+ALL_EVIDENCE: tuple[EvidenceLevel, ...] = ("curves", "config", "layers", "data")
+
+
+def diagnose(
+    run: RunSource,
+    *,
+    lang: str = "en",
+    thresholds: Thresholds | Mapping[str, Any] | None = None,
+    evidence: Iterable[EvidenceLevel] = ALL_EVIDENCE,
+) -> Diagnosis:
+    """Diagnose one run: a path (``.json``), a dict, or a ``Run``.
+
+    ``evidence`` restricts what the diagnosis may look at (e.g. ``("curves",)`` to see what
+    the loss curves alone support). Raises ``RunInputError`` for input that is not a run.
+    """
+    loaded = load_run(run)
+    th = _thresholds(thresholds)
+    words = texts(lang)
+    view = _restrict(loaded.run, set(evidence))
+    found = extract(view, th)
+    result = infer(found.symptoms)
+    return _assemble(loaded, view, found.symptoms, found.missing, result, th, words,
+                     found.context)
+
+
+def _thresholds(value: Thresholds | Mapping[str, Any] | None) -> Thresholds:
+    if value is None:
+        return DEFAULT_THRESHOLDS
+    if isinstance(value, Thresholds):
+        return value
+    return Thresholds(**dict(value))
+
+
+def _restrict(run: Run, keep: set[str]) -> Run:
+    update: dict[str, Any] = {}
+    if "config" not in keep:
+        update["config"] = Config()
+    if "layers" not in keep:
+        update["layers"] = []
+    if "data" not in keep:
+        update["data"] = {}
+    return run.model_copy(update=update) if update else run
+
+
+def _evidence(symptom: Symptom, words: Texts) -> Evidence:
+    return Evidence(
+        symptom=symptom.name,
+        source=symptom.source,
+        strength=symptom.strength,
+        values=dict(symptom.values),
+        text=words.symptom(symptom.name, symptom.values),
+    )
+
+
+def _remedy_context(run: Run, symptoms: list[Symptom], context: Mapping[str, Any]) -> dict[str, Any]:
+    cfg = run.config
+    return {
+        "cfg": {
+            "lr": cfg.effective_lr(),
+            "optimizer": cfg.optimizer.name if cfg.optimizer else None,
+            "batch_size": cfg.batch_size,
+            "weight_decay": cfg.effective_weight_decay(),
+            "dropout": cfg.dropout,
+            "epochs": cfg.epochs,
+            "init": cfg.init,
+            "num_classes": cfg.num_classes,
+            "task": cfg.task,
+            "loss": cfg.loss,
+        },
+        "s": {s.name.replace(".", "_"): dict(s.values) for s in symptoms},
+        "chance": context.get("chance"),
+    }
+
+
+def _assemble(
+    loaded: LoadedRun,
+    run: Run,
+    symptoms: list[Symptom],
+    missing: list[str],
+    result: Inference,
+    th: Thresholds,
+    words: Texts,
+    context: Mapping[str, Any],
+) -> Diagnosis:
+    kb = knowledge_base()
+    by_cause: dict[str, list[Support]] = defaultdict(list)
+    for support in result.supports:
+        by_cause[support.cause.id].append(support)
+    remedy_ctx = _remedy_context(run, symptoms, context)
+    scored = []
+    for cause_id, supports in by_cause.items():
+        confidence = combine(s.cf for s in supports)
+        if confidence >= th.min_confidence and any(s.cf > 0 for s in supports):
+            scored.append((confidence, kb.causes[cause_id].rank, cause_id, supports))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    findings = []
+    for rank, (confidence, _, cause_id, supports) in enumerate(scored, start=1):
+        cause = kb.causes[cause_id]
+        supports = sorted(supports, key=lambda s: -s.cf)
+        pro = _unique(sym for s in supports if s.cf > 0 for sym in s.symptoms)
+        con = _unique(sym for s in supports if s.cf < 0 for sym in s.symptoms
+                      if sym not in pro)
+        findings.append(Finding(
+            rank=rank,
+            cause=cause_id,
+            problem=cause.problem,
+            confidence=round(confidence, 3),
+            title=words.cause_title(cause_id),
+            explanation=words.cause_why(cause_id),
+            evidence=[_evidence(s, words) for s in pro],
+            contrary=[_evidence(s, words) for s in con],
+            remedies=words.cause_remedies(cause_id, remedy_ctx),
+            rules=[RuleTrace(rule=s.rule.id, cf=s.cf, description=s.rule.description,
+                             facts=[sym.name for sym in s.symptoms]) for s in supports],
+            reference=cause.reference,
+        ))
+    problems = []
+    for pid in result.problems:
+        order = {rule.id: i for i, rule in enumerate(kb.problem_rules)}
+        ev = sorted((e for e in result.problem_evidence if e.rule.problem == pid),
+                    key=lambda e: order[e.rule.id])
+        problems.append(Problem(
+            id=pid,
+            title=words.problem_title(pid),
+            summary=words.problem_summary(pid),
+            evidence=[_evidence(e.symptom, words) for e in ev],
+            rules=[e.rule.id for e in ev],
+        ))
+    fired = set(result.fired)
+    not_fired = [RuleNotFired(rule=p.id, target=p.problem, description=p.description)
+                 for p in kb.problem_rules if p.id not in fired]
+    not_fired += [RuleNotFired(rule=r.id, target=c.id, description=r.description)
+                  for c in kb.causes.values() for r in c.rules if r.id not in fired]
+    identity = loaded.run.run
+    summary = (f"{problems[0].title}: {findings[0].title} ({findings[0].confidence:.0%})"
+               if problems and findings else
+               problems[0].title if problems else words.healthy())
+    return Diagnosis(
+        lossexpert_version=__version__,
+        lang=words.lang,
+        run=RunInfo(name=identity.name, id=identity.id, framework=identity.framework,
+                    started_at=identity.started_at, source=loaded.source,
+                    tags=dict(identity.tags)),
+        healthy=not problems,
+        summary=summary,
+        problems=problems,
+        findings=findings,
+        symptoms=[_evidence(s, words) for s in symptoms],
+        not_fired=not_fired,
+        missing=[MissingFact(key=k, text=words.missing(k)) for k in missing],
+        warnings=list(loaded.warnings),
+    )
+
+
+def _unique(symptoms: Iterable[Symptom]) -> list[Symptom]:
+    seen: dict[str, Symptom] = {}
+    for s in symptoms:
+        seen.setdefault(s.name, s)
+    return list(seen.values())

@@ -1,0 +1,226 @@
+"""Features: robust summaries of curves and per-layer series. Pure functions, numpy only.
+
+Every function here takes arrays and returns plain Python numbers, so the engine never sees
+raw points, NaN or numpy scalars. Long curves are reduced to at most ``MAX_BINS`` bin medians
+first, which keeps every later statistic O(bins) and the whole pass O(points).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lossexpert.runformat import Curve
+
+FloatArray = NDArray[np.float64]
+MAX_BINS = 200
+
+
+@dataclass(frozen=True)
+class Series:
+    """One curve, sorted by step, missing points dropped; values may be NaN/Inf."""
+
+    steps: FloatArray
+    values: FloatArray
+    epochs: FloatArray | None
+
+    @property
+    def n(self) -> int:
+        return int(self.values.size)
+
+    def finite(self) -> FloatArray:
+        return self.values[np.isfinite(self.values)]
+
+
+def to_series(curve: Curve) -> Series:
+    values = np.array([np.nan if v is None else v for v in curve.loss], dtype=np.float64)
+    present = np.array([v is not None for v in curve.loss], dtype=bool)
+    steps = np.asarray(curve.steps(), dtype=np.float64)
+    epochs = None
+    if curve.epoch is not None:
+        epochs = np.array([np.nan if e is None else e for e in curve.epoch], dtype=np.float64)
+    order = np.argsort(steps[present], kind="stable")
+    return Series(
+        steps=steps[present][order],
+        values=values[present][order],
+        epochs=None if epochs is None else epochs[present][order],
+    )
+
+
+def first_nonfinite(series: Series) -> tuple[int, float] | None:
+    """(step, value) of the first NaN/Inf, or None."""
+    bad = np.flatnonzero(~np.isfinite(series.values))
+    if bad.size == 0:
+        return None
+    i = int(bad[0])
+    return int(series.steps[i]), float(series.values[i])
+
+
+def binned_medians(values: FloatArray, max_bins: int = MAX_BINS) -> FloatArray:
+    """Medians of up to ``max_bins`` equal-count bins of the finite values, in order."""
+    finite = values[np.isfinite(values)]
+    if finite.size <= max_bins:
+        return finite.astype(np.float64)
+    edges = np.linspace(0, finite.size, max_bins + 1).astype(int)
+    return np.array([np.median(finite[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)])
+
+
+def level(values: FloatArray, start: float, end: float) -> float:
+    """Median of the finite values between fractions ``start`` and ``end`` of the curve."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return math.nan
+    a = int(math.floor(start * finite.size))
+    b = max(a + 1, int(math.ceil(end * finite.size)))
+    return float(np.median(finite[a:b]))
+
+
+def theil_sen_slope(y: FloatArray) -> float:
+    """Median of pairwise slopes of y against position in [0, 1] (robust to spikes)."""
+    n = y.size
+    if n < 3:
+        return 0.0 if n < 2 else float(y[-1] - y[0])
+    x = np.linspace(0.0, 1.0, n)
+    i, j = np.triu_indices(n, k=1)
+    return float(np.median((y[j] - y[i]) / (x[j] - x[i])))
+
+
+def rolling_median(values: FloatArray, window: int) -> FloatArray:
+    """Centred rolling median; ``window`` is forced odd and at least 1."""
+    window = max(1, window | 1)
+    if window == 1 or values.size < window:
+        return values.copy() if window == 1 else np.full_like(values, np.median(values))
+    half = window // 2
+    padded = np.pad(values, half, mode="edge")
+    view = np.lib.stride_tricks.sliding_window_view(padded, window)
+    return np.asarray(np.median(view, axis=1), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class CurveSummary:
+    n: int
+    first: float            # loss at the first point (at init, when logged from step 0)
+    start: float            # robust level over the first 2 % of points (at most 5)
+    final: float            # robust level over the last 10 %
+    minimum: float          # lowest bin median
+    min_position: float     # where the minimum is, as a fraction of the run
+    rel_improvement: float  # (start - final) / |start|
+    late_log_slope: float   # Theil-Sen change of ln(loss) across the last third of the run
+    noise: float            # median |residual| over the last half, relative to ``start``
+    plateau_onset: float    # fraction of the run after which the level stays within 10 % of final
+    spikes: int             # points far above the local median
+    nonfinite_step: int | None
+    last_step: int
+
+
+def summarize(series: Series) -> CurveSummary | None:
+    finite = series.finite()
+    if finite.size < 2:
+        return None
+    bins = binned_medians(finite)
+    nb = bins.size
+    head = max(1, min(5, math.ceil(0.02 * finite.size)))
+    start = float(np.median(finite[:head]))
+    final = level(finite, 0.9, 1.0)
+    imin = int(np.argmin(bins))
+    minimum = float(bins[imin])
+    tail = bins[int(nb * 2 / 3):]
+    positive = tail[tail > 0]
+    late = theil_sen_slope(np.log(positive)) if positive.size >= 3 else 0.0
+    window = max(5, finite.size // 50)
+    smooth = rolling_median(finite, window)
+    resid = np.abs(finite - smooth)
+    half = finite.size // 2
+    scale = abs(start) if start != 0 else 1.0
+    noise = float(np.median(resid[half:]) / scale)
+    local = np.maximum(np.abs(smooth), 1e-12)
+    spikes = int(np.count_nonzero((finite > 3.0 * local) & (finite - smooth > 0.25 * scale)))
+    span = abs(start - final)
+    band = max(0.1 * span, 0.02 * abs(final), 1e-12)
+    outside = np.flatnonzero(np.abs(bins - final) > band)
+    onset = 0.0 if outside.size == 0 else min(1.0, float(outside[-1] + 1) / nb)
+    nf = first_nonfinite(series)
+    return CurveSummary(
+        n=series.n,
+        first=float(finite[0]),
+        start=start,
+        final=final,
+        minimum=minimum,
+        min_position=imin / max(1, nb - 1),
+        rel_improvement=(start - final) / scale,
+        late_log_slope=late,
+        noise=noise,
+        plateau_onset=onset,
+        spikes=spikes,
+        nonfinite_step=None if nf is None else nf[0],
+        last_step=int(series.steps[-1]),
+    )
+
+
+def epoch_phase_r2(values: FloatArray, period: int) -> tuple[float, float] | None:
+    """How much of the detrended loss is explained by the position inside the epoch.
+
+    Unshuffled data leaves a saw-tooth: the same batches come in the same order every epoch,
+    so the residual depends on the batch index. Returns (R², the R² expected by chance) or None
+    when there are too few epochs to tell.
+    """
+    finite = values[np.isfinite(values)]
+    n = finite.size
+    if period < 3 or n < 3 * period:
+        return None
+    trend = rolling_median(finite, period)
+    resid = finite - trend
+    phase = np.arange(n) % period
+    total = float(np.sum((resid - resid.mean()) ** 2))
+    if total <= 0:
+        return None
+    sums = np.bincount(phase, weights=resid, minlength=period)
+    counts = np.bincount(phase, minlength=period)
+    means = sums / np.maximum(counts, 1)
+    within = float(np.sum((resid - means[phase]) ** 2))
+    return 1.0 - within / total, (period - 1) / (n - 1)
+
+
+def steps_per_epoch_from(series: Series) -> int | None:
+    """Points per epoch when the curve logs every step with a fractional epoch column."""
+    if series.epochs is None:
+        return None
+    e = series.epochs[np.isfinite(series.epochs)]
+    if e.size < 4:
+        return None
+    whole = np.floor(e - 1e-9)
+    _, counts = np.unique(whole, return_counts=True)
+    if counts.size < 3:
+        return None
+    return int(np.median(counts))
+
+
+def finite_median(values: list[float | None] | None, start: float = 0.0) -> float | None:
+    """Median of the finite values from fraction ``start`` on; None when there are none."""
+    if not values:
+        return None
+    a = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    a = a[int(start * a.size):]
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else None
+
+
+def count_nonfinite(values: list[float | None] | None) -> int:
+    if not values:
+        return 0
+    return sum(1 for v in values if v is not None and not math.isfinite(v))
+
+
+def growth_decades(values: list[float | None] | None) -> float | None:
+    """log10 of (late level / early level) of a positive series; None if undefined."""
+    if not values or len(values) < 4:
+        return None
+    a = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    a = a[np.isfinite(a) & (a > 0)]
+    if a.size < 4:
+        return None
+    k = max(1, a.size // 10)
+    return float(math.log10(np.median(a[-k:]) / np.median(a[:k])))

@@ -1,0 +1,141 @@
+"""Run the knowledge base over the symptoms with experta, and combine what fired.
+
+The rule base is compiled into one ``KnowledgeEngine`` subclass, once per process. Each
+diagnosis gets its own engine instance (experta keeps its working memory on the instance), so
+calls from many threads never share state. Facts are declared after ``reset()``, never through
+``DefFacts`` (which shares state across instances).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lossexpert._experta import AS, NOT, Fact, KnowledgeEngine, Rule
+from lossexpert.engine.symptoms import Symptom
+from lossexpert.kb import CauseUnit, KnowledgeBase, ProblemRule, RuleUnit, knowledge_base
+
+
+class SymptomFact(Fact):  # type: ignore[misc]
+    """name, source, strength: one symptom (its numbers stay outside working memory)."""
+
+
+class ProblemFact(Fact):  # type: ignore[misc]
+    """id: a problem the run has."""
+
+
+@dataclass(frozen=True)
+class Support:
+    """One firing of a cause rule: how much it adds to the cause, and on which symptoms."""
+
+    rule: RuleUnit
+    cause: CauseUnit
+    cf: float
+    symptoms: tuple[Symptom, ...]
+
+
+@dataclass(frozen=True)
+class ProblemEvidence:
+    rule: ProblemRule
+    symptom: Symptom
+
+
+@dataclass
+class Inference:
+    problems: list[str] = field(default_factory=list)
+    problem_evidence: list[ProblemEvidence] = field(default_factory=list)
+    supports: list[Support] = field(default_factory=list)
+    fired: list[str] = field(default_factory=list)
+
+
+class _LossEngine(KnowledgeEngine):  # type: ignore[misc]
+    """Base of the compiled engine; the rules are attached by ``_compile``."""
+
+    def __init__(self, symptoms: dict[str, Symptom]) -> None:
+        super().__init__()
+        self.symptoms = symptoms
+        self.result = Inference()
+
+
+def _problem_action(unit: ProblemRule) -> Callable[..., None]:
+    def fire(self: _LossEngine, s0: Any) -> None:
+        symptom = self.symptoms[s0["name"]]
+        self.result.fired.append(unit.id)
+        self.result.problem_evidence.append(ProblemEvidence(unit, symptom))
+        if unit.problem not in self.result.problems:
+            self.result.problems.append(unit.problem)
+            self.declare(ProblemFact(id=unit.problem))
+
+    fire.__name__ = unit.id
+    return fire
+
+
+def _cause_action(cause: CauseUnit, unit: RuleUnit) -> Callable[..., None]:
+    names = [f"s{i}" for i in range(len(unit.when))]
+
+    def fire(self: _LossEngine, **bound: Any) -> None:
+        symptoms = tuple(self.symptoms[bound[n]["name"]] for n in names)
+        strength = min(s.strength for s in symptoms)
+        self.result.fired.append(unit.id)
+        self.result.supports.append(Support(unit, cause, round(unit.cf * strength, 4), symptoms))
+
+    fire.__name__ = unit.id
+    return fire
+
+
+def _compile(kb: KnowledgeBase) -> type[_LossEngine]:
+    members: dict[str, Any] = {}
+    for p in kb.problem_rules:
+        patterns: list[Any] = [AS.s0 << SymptomFact(name=p.when)]
+        patterns += [NOT(ProblemFact(id=earlier)) for earlier in p.after]
+        members[f"rule_{p.id}"] = Rule(*patterns, salience=p.priority)(_problem_action(p))
+    for cause in kb.causes.values():
+        for unit in cause.rules:
+            patterns = [ProblemFact(id=cause.problem)]
+            patterns += [getattr(AS, f"s{i}") << SymptomFact(name=n) for i, n in enumerate(unit.when)]
+            patterns += [NOT(SymptomFact(name=n)) for n in unit.unless]
+            members[f"rule_{unit.id}"] = Rule(*patterns, salience=unit.priority)(
+                _cause_action(cause, unit)
+            )
+    return type("CompiledLossEngine", (_LossEngine,), members)
+
+
+_compiled: type[_LossEngine] | None = None
+_compile_lock = threading.Lock()
+
+
+def compiled_engine() -> type[_LossEngine]:
+    global _compiled
+    if _compiled is None:
+        with _compile_lock:
+            if _compiled is None:
+                _compiled = _compile(knowledge_base())
+    return _compiled
+
+
+def infer(symptoms: Iterable[Symptom]) -> Inference:
+    by_name = {s.name: s for s in symptoms}
+    engine = compiled_engine()(by_name)
+    engine.reset()
+    for s in by_name.values():
+        engine.declare(SymptomFact(name=s.name, source=s.source, strength=s.strength))
+    engine.run()
+    result: Inference = engine.result
+    return result
+
+
+def combine(factors: Iterable[float]) -> float:
+    """MYCIN certainty-factor combination: agreeing evidence accumulates, contrary evidence
+    subtracts, and the result stays in [-1, 1] whatever the order."""
+    total = 0.0
+    for cf in factors:
+        if total >= 0 and cf >= 0:
+            total = total + cf * (1 - total)
+        elif total < 0 and cf < 0:
+            total = total + cf * (1 + total)
+        else:
+            denom = 1 - min(abs(total), abs(cf))
+            total = (total + cf) / denom if denom > 0 else 0.0
+    return max(-1.0, min(1.0, total))

@@ -1,0 +1,61 @@
+"""The knowledge base: problems, causes, their rules, thresholds and (in templates/) words."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from functools import cache
+
+from lossexpert.kb import causes as _causes_pkg
+from lossexpert.kb.problems import PROBLEM_RULES
+from lossexpert.kb.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from lossexpert.kb.units import (
+    CAUSE_IDS,
+    PROBLEM_ORDER,
+    CauseUnit,
+    ProblemId,
+    ProblemRule,
+    RuleUnit,
+)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    problem_rules: tuple[ProblemRule, ...]
+    causes: dict[str, CauseUnit]
+
+    def rule_index(self) -> dict[str, tuple[CauseUnit, RuleUnit]]:
+        return {r.id: (c, r) for c in self.causes.values() for r in c.rules}
+
+
+@cache
+def knowledge_base() -> KnowledgeBase:
+    """Load every cause module once; check ids so a typo fails at import, not in a report."""
+    found: dict[str, CauseUnit] = {}
+    for info in sorted(pkgutil.iter_modules(_causes_pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{_causes_pkg.__name__}.{info.name}")
+        cause: CauseUnit = module.CAUSE
+        if cause.id != info.name or cause.id not in CAUSE_IDS:
+            raise RuntimeError(f"cause module {info.name} defines unknown cause {cause.id!r}")
+        found[cause.id] = cause
+    rule_ids = [r.id for c in found.values() for r in c.rules] + [p.id for p in PROBLEM_RULES]
+    dupes = {i for i in rule_ids if rule_ids.count(i) > 1}
+    if dupes:
+        raise RuntimeError(f"duplicate rule ids: {sorted(dupes)}")
+    ordered = {cid: found[cid] for cid in CAUSE_IDS if cid in found}
+    return KnowledgeBase(problem_rules=PROBLEM_RULES, causes=ordered)
+
+
+__all__ = [
+    "CAUSE_IDS",
+    "DEFAULT_THRESHOLDS",
+    "PROBLEM_ORDER",
+    "CauseUnit",
+    "KnowledgeBase",
+    "ProblemId",
+    "ProblemRule",
+    "RuleUnit",
+    "Thresholds",
+    "knowledge_base",
+]

@@ -1,0 +1,52 @@
+"""Cause `activation_function`: 训练集loss不下降 §4 选择合适的激活函数."""
+
+from lossexpert.kb.units import CauseUnit, RuleUnit
+
+CAUSE = CauseUnit(
+    id="activation_function",
+    problem="train_loss_not_decreasing",
+    reference="训练集loss不下降 §4 选择合适的激活函数",
+    rank=4,
+    rules=(
+        RuleUnit(
+            id="ACT-RELU-OUTPUT",
+            when=("config.relu_output",),
+            cf=0.7,
+            priority=700,
+            description=(
+                "A ReLU on the output clips every negative logit to zero, which puts a floor "
+                "under the loss."
+            ),
+        ),
+        RuleUnit(
+            id="ACT-SATURATED",
+            when=("layers.saturated",),
+            cf=0.5,
+            priority=600,
+            description=(
+                "Most sigmoid/tanh units sit in their flat tails, where the gradient is almost "
+                "zero."
+            ),
+        ),
+        RuleUnit(
+            id="ACT-DEEP-SATURATING",
+            when=("config.deep_saturating",),
+            cf=0.3,
+            priority=450,
+            description=(
+                "A deep feed-forward stack of sigmoid/tanh layers; the seed recommends ReLU for "
+                "dense and conv layers."
+            ),
+        ),
+        RuleUnit(
+            id="ACT-SATURATING-VANISHING",
+            when=("config.deep_saturating", "layers.vanishing"),
+            cf=0.2,
+            priority=450,
+            description=(
+                "The gradient vanishes in a stack of saturating activations: the activation "
+                "choice is the lever."
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,32 @@
+"""Cause `class_imbalance`: 训练集loss不下降 §10 数据集有问题 (类别不平衡)."""
+
+from lossexpert.kb.units import CauseUnit, RuleUnit
+
+CAUSE = CauseUnit(
+    id="class_imbalance",
+    problem="train_loss_not_decreasing",
+    reference="训练集loss不下降 §10 数据集有问题 (类别不平衡)",
+    rank=18,
+    rules=(
+        RuleUnit(
+            id="IMB-COUNTS",
+            when=("data.imbalanced",),
+            cf=0.5,
+            priority=600,
+            description=(
+                "The rarest class is a small fraction of the most common one: the model can score "
+                "well by ignoring it."
+            ),
+        ),
+        RuleUnit(
+            id="IMB-PLATEAU",
+            when=("data.imbalanced", "train.plateau"),
+            cf=0.2,
+            priority=450,
+            description=(
+                "The loss plateaued, as it does once the model predicts the majority "
+                "prior."
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,32 @@
+"""Cause `dead_relu`: 训练集loss不下降 §7 模型训练遇到瓶颈 (神经元失活)."""
+
+from lossexpert.kb.units import CauseUnit, RuleUnit
+
+CAUSE = CauseUnit(
+    id="dead_relu",
+    problem="train_loss_not_decreasing",
+    reference="训练集loss不下降 §7 模型训练遇到瓶颈 (神经元失活)",
+    rank=12,
+    rules=(
+        RuleUnit(
+            id="DEAD-LAYERS",
+            when=("layers.dead_relu",),
+            cf=0.7,
+            priority=750,
+            description=(
+                "Most ReLU units output zero for every input; their gradient is zero, so they "
+                "never recover."
+            ),
+        ),
+        RuleUnit(
+            id="DEAD-CONTRA-ZERO-INIT",
+            when=("layers.dead_relu", "layers.init_zero"),
+            cf=-0.6,
+            priority=400,
+            description=(
+                "The units output zero because every weight is zero, not because they "
+                "died."
+            ),
+        ),
+    ),
+)

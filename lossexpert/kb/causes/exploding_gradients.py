@@ -1,0 +1,44 @@
+"""Cause `exploding_gradients`: 训练集loss不下降 §7 模型训练遇到瓶颈 (梯度爆炸)."""
+
+from lossexpert.kb.units import CauseUnit, RuleUnit
+
+CAUSE = CauseUnit(
+    id="exploding_gradients",
+    problem="train_loss_not_decreasing",
+    reference="训练集loss不下降 §7 模型训练遇到瓶颈 (梯度爆炸)",
+    rank=11,
+    rules=(
+        RuleUnit(
+            id="EXP-RATIO",
+            when=("layers.exploding",),
+            cf=0.6,
+            priority=750,
+            description=(
+                "The first layer's gradient is far above the last layer's: it grows layer by "
+                "layer (1.1^n)."
+            ),
+        ),
+        RuleUnit(
+            id="EXP-GROWTH",
+            when=("layers.grad_growth",),
+            cf=0.6,
+            priority=750,
+            description="The gradient norm grew by orders of magnitude during training.",
+        ),
+        RuleUnit(
+            id="EXP-NONFINITE-GRAD",
+            when=("layers.grad_nonfinite",),
+            cf=0.4,
+            priority=650,
+            description="Gradients became Inf/NaN.",
+        ),
+        RuleUnit(
+            id="EXP-NONFINITE-LOSS",
+            when=("train.nonfinite",),
+            unless=("config.lr_high", "layers.update_high"),
+            cf=0.3,
+            priority=400,
+            description="The loss overflowed, and nothing points at the learning rate.",
+        ),
+    ),
+)

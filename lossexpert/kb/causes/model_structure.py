@@ -1,0 +1,39 @@
+"""Cause `model_structure`: 训练集loss不下降 §1 模型结构和特征工程存在问题."""
+
+from lossexpert.kb.units import CauseUnit, RuleUnit
+
+CAUSE = CauseUnit(
+    id="model_structure",
+    problem="train_loss_not_decreasing",
+    reference="训练集loss不下降 §1 模型结构和特征工程存在问题",
+    rank=1,
+    rules=(
+        RuleUnit(
+            id="MS-BOTTLENECK",
+            when=("config.bottleneck",),
+            cf=0.6,
+            priority=620,
+            description=(
+                "A hidden layer narrower than the number of classes cannot carry the information "
+                "the output needs."
+            ),
+        ),
+        RuleUnit(
+            id="MS-HIGH-PLATEAU",
+            when=("train.high_final",),
+            unless=(
+                "train.at_chance",
+                "train.softmax_floor",
+                "train.still_falling",
+                "train.nonfinite",
+                "train.diverging",
+            ),
+            cf=0.25,
+            priority=300,
+            description=(
+                "The loss settled high with no sign of a broken pipeline: the usual reading is a "
+                "model that cannot fit the data."
+            ),
+        ),
+    ),
+)

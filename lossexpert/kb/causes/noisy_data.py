@@ -1,0 +1,23 @@
+"""Cause `noisy_data`: 训练集loss不下降 §10 数据集有问题 (reconstructed)."""
+
+from lossexpert.kb.units import CauseUnit, RuleUnit
+
+CAUSE = CauseUnit(
+    id="noisy_data",
+    problem="train_loss_not_decreasing",
+    reference="训练集loss不下降 §10 数据集有问题 (reconstructed)",
+    rank=17,
+    rules=(
+        RuleUnit(
+            id="NOISE-HIGH-WOBBLY-PLATEAU",
+            when=("train.high_final", "train.plateau", "train.oscillating"),
+            unless=("config.lr_high", "config.batch_tiny", "data.unnormalized"),
+            cf=0.3,
+            priority=350,
+            description=(
+                "The loss plateaus high and keeps wavering: there is nothing consistent left to "
+                "learn (noisy or wrong labels)."
+            ),
+        ),
+    ),
+)

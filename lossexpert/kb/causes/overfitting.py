@@ -1,0 +1,40 @@
+"""Cause `overfitting`: 验证集loss不下降: 过拟合."""
+
+from lossexpert.kb.units import CauseUnit, RuleUnit
+
+CAUSE = CauseUnit(
+    id="overfitting",
+    problem="val_loss_not_decreasing",
+    reference="验证集loss不下降: 过拟合",
+    rank=21,
+    rules=(
+        RuleUnit(
+            id="OF-VAL-RISING",
+            when=("val.rising",),
+            cf=0.6,
+            priority=750,
+            description="The val loss reached its minimum and then climbed while training went on.",
+        ),
+        RuleUnit(
+            id="OF-GAP",
+            when=("val.gap",),
+            cf=0.5,
+            priority=700,
+            description="The val loss ended far above the train loss.",
+        ),
+        RuleUnit(
+            id="OF-CAPACITY",
+            when=("config.many_params_per_sample",),
+            cf=0.25,
+            priority=450,
+            description="Many parameters per training sample leave room to memorise.",
+        ),
+        RuleUnit(
+            id="OF-UNREGULARISED",
+            when=("config.no_regularization",),
+            cf=0.15,
+            priority=400,
+            description="No weight decay or dropout was used.",
+        ),
+    ),
+)

@@ -1,0 +1,32 @@
+"""Cause `vanishing_gradients`: 训练集loss不下降 §7 模型训练遇到瓶颈 (梯度消失)."""
+
+from lossexpert.kb.units import CauseUnit, RuleUnit
+
+CAUSE = CauseUnit(
+    id="vanishing_gradients",
+    problem="train_loss_not_decreasing",
+    reference="训练集loss不下降 §7 模型训练遇到瓶颈 (梯度消失)",
+    rank=10,
+    rules=(
+        RuleUnit(
+            id="VAN-RATIO",
+            when=("layers.vanishing",),
+            cf=0.75,
+            priority=800,
+            description=(
+                "The first layer's gradient is orders of magnitude below the last layer's: the "
+                "signal dies on the way back."
+            ),
+        ),
+        RuleUnit(
+            id="VAN-DEEP-SATURATING",
+            when=("config.deep_saturating", "train.no_progress"),
+            cf=0.3,
+            priority=450,
+            description=(
+                "A deep stack of saturating activations that does not learn at all: the classic "
+                "vanishing-gradient setup."
+            ),
+        ),
+    ),
+)

@@ -1,0 +1,60 @@
+"""Cause `weight_initialization`: 训练集loss不下降 §2 权重初始化方案有问题."""
+
+from lossexpert.kb.units import CauseUnit, RuleUnit
+
+CAUSE = CauseUnit(
+    id="weight_initialization",
+    problem="train_loss_not_decreasing",
+    reference="训练集loss不下降 §2 权重初始化方案有问题",
+    rank=2,
+    rules=(
+        RuleUnit(
+            id="INIT-ZERO",
+            when=("layers.init_zero",),
+            cf=0.9,
+            priority=800,
+            description=(
+                "Weights that start at exactly zero give every unit the same gradient: symmetry "
+                "is never broken."
+            ),
+        ),
+        RuleUnit(
+            id="INIT-SCALE",
+            when=("layers.init_scale",),
+            cf=0.6,
+            priority=700,
+            description=(
+                "Weights that start far too small or too large shrink or blow up the signal layer "
+                "after layer."
+            ),
+        ),
+        RuleUnit(
+            id="INIT-CONFIG",
+            when=("config.init_constant",),
+            cf=0.45,
+            priority=600,
+            description="The config names a constant (zero) initialisation.",
+        ),
+        RuleUnit(
+            id="INIT-LOSS-AT-START",
+            when=("train.init_loss_high",),
+            unless=("data.unnormalized",),
+            cf=0.35,
+            priority=450,
+            description=(
+                "A first loss far above ln C means the untrained outputs are far from uniform: an "
+                "init or output-scale problem."
+            ),
+        ),
+        RuleUnit(
+            id="INIT-NO-GRADIENT",
+            when=("layers.no_gradient", "train.at_chance"),
+            cf=0.3,
+            priority=400,
+            description=(
+                "No layer receives any gradient and the loss sits at chance: the network starts "
+                "in a flat, symmetric state."
+            ),
+        ),
+    ),
+)

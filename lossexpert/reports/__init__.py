@@ -1,0 +1,1 @@
+"""Renderers: a ``Diagnosis`` in, text out. Nothing here computes a diagnosis."""

@@ -1,0 +1,24 @@
+"""The Jinja environment shared by the renderers, with their filters."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from lossexpert.kb.texts import format_number
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("lossexpert.reports", "templates"),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html", "htm", "xml", "svg"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["num"] = format_number
+    env.filters["pct"] = lambda x: f"{100 * float(x):.0f}%"
+    return env

@@ -1,0 +1,21 @@
+"""Markdown report (GitHub-flavoured), user data escaped so it cannot inject markup."""
+
+from __future__ import annotations
+
+import re
+
+from lossexpert.diagnosis import Diagnosis
+from lossexpert.reports._env import environment
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def escape_markdown(text: object) -> str:
+    line = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\1", line)
+
+
+def render_markdown(d: Diagnosis) -> str:
+    env = environment().overlay()
+    env.filters["md"] = escape_markdown
+    return env.get_template("markdown.j2").render(d=d)
