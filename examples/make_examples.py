@@ -41,7 +41,9 @@ class Data:
     y: dict[str, np.ndarray]
 
 
-def load(name: str, *, standardize: bool = True, train_size: int | None = None, seed: int = 0) -> Data:
+def load(
+    name: str, *, standardize: bool = True, train_size: int | None = None, seed: int = 0
+) -> Data:
     loaders = {
         "digits": load_digits,
         "breast_cancer": load_breast_cancer,
@@ -52,7 +54,9 @@ def load(name: str, *, standardize: bool = True, train_size: int | None = None, 
     x, y = bunch.data.astype(np.float32), bunch.target
     task = "regression" if name == "diabetes" else "classification"
     strat = y if task == "classification" else None
-    x_tr, x_rest, y_tr, y_rest = train_test_split(x, y, test_size=0.4, random_state=seed, stratify=strat)
+    x_tr, x_rest, y_tr, y_rest = train_test_split(
+        x, y, test_size=0.4, random_state=seed, stratify=strat
+    )
     strat_rest = y_rest if task == "classification" else None
     x_va, x_te, y_va, y_te = train_test_split(
         x_rest, y_rest, test_size=0.5, random_state=seed, stratify=strat_rest
@@ -101,8 +105,14 @@ def data_stats(d: Data, batch_order: list[np.ndarray] | None) -> dict[str, Any]:
 # ---------------------------------------------------------------- models
 
 
-def mlp(n_in: int, hidden: list[int], n_out: int, act: type[nn.Module] = nn.ReLU,
-        dropout: float = 0.0, out_act: nn.Module | None = None) -> nn.Sequential:
+def mlp(
+    n_in: int,
+    hidden: list[int],
+    n_out: int,
+    act: type[nn.Module] = nn.ReLU,
+    dropout: float = 0.0,
+    out_act: nn.Module | None = None,
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     prev = n_in
     for h in hidden:
@@ -126,8 +136,14 @@ def he_init(model: nn.Module) -> None:
 # ---------------------------------------------------------------- recording
 
 
-ACT_NAMES = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.LeakyReLU: "leaky_relu",
-             nn.Softmax: "softmax", nn.GELU: "gelu"}
+ACT_NAMES = {
+    nn.ReLU: "relu",
+    nn.Sigmoid: "sigmoid",
+    nn.Tanh: "tanh",
+    nn.LeakyReLU: "leaky_relu",
+    nn.Softmax: "softmax",
+    nn.GELU: "gelu",
+}
 
 
 class Recorder:
@@ -141,7 +157,7 @@ class Recorder:
         self.act_of: dict[str, tuple[str, nn.Module]] = {}
         for i, (n, m) in enumerate(children):
             if isinstance(m, nn.Linear):
-                for _n2, m2 in children[i + 1:]:
+                for _n2, m2 in children[i + 1 :]:
                     if isinstance(m2, nn.Linear):
                         break
                     if type(m2) in ACT_NAMES and type(m2) is not nn.Softmax:
@@ -151,11 +167,20 @@ class Recorder:
         for n, m in self.linears:
             w = m.weight.detach()
             self.layers[n] = {
-                "name": n, "type": "Linear", "fan_in": int(w.shape[1]),
+                "name": n,
+                "type": "Linear",
+                "fan_in": int(w.shape[1]),
                 "activation": self.act_of.get(n, (None,))[0],
-                "init_weight_std": float(w.std()), "init_weight_mean": float(w.mean()),
-                "step": [], "grad_norm": [], "grad_abs_mean": [], "grad_zero_fraction": [],
-                "weight_norm": [], "update_ratio": [], "dead_fraction": [], "saturated_fraction": [],
+                "init_weight_std": float(w.std()),
+                "init_weight_mean": float(w.mean()),
+                "step": [],
+                "grad_norm": [],
+                "grad_abs_mean": [],
+                "grad_zero_fraction": [],
+                "weight_norm": [],
+                "update_ratio": [],
+                "dead_fraction": [],
+                "saturated_fraction": [],
             }
         self._act_stats: dict[str, tuple[float, float]] = {}
         for n, (kind, mod) in self.act_of.items():
@@ -178,6 +203,7 @@ class Recorder:
             else:
                 sat = 0.0
             self._act_stats[name] = (dead, sat)
+
         return hook
 
     def before_step(self) -> None:
@@ -204,7 +230,9 @@ class Recorder:
                 rec["weight_norm"].append(wn)
                 delta = _num((w - self._before[n]).norm())
                 prev = _num(self._before[n].norm())
-                rec["update_ratio"].append(delta / prev if prev and math.isfinite(prev) and prev > 0 else None)
+                rec["update_ratio"].append(
+                    delta / prev if prev and math.isfinite(prev) and prev > 0 else None
+                )
                 dead, sat = self._act_stats.get(n, (None, None))
                 rec["dead_fraction"].append(dead)
                 rec["saturated_fraction"].append(sat)
@@ -240,7 +268,7 @@ def _num(t: torch.Tensor) -> float:
 @dataclass
 class Scenario:
     name: str
-    cause: str                 # ground truth: a cause id, or "none"
+    cause: str  # ground truth: a cause id, or "none"
     dataset: str = "digits"
     hidden: list[int] = field(default_factory=lambda: [64, 64])
     act: type[nn.Module] = nn.ReLU
@@ -267,51 +295,147 @@ class Scenario:
 
 
 SCENARIOS = [
-    Scenario("healthy_digits_mlp", "none", weight_decay=1e-4, epochs=15,
-             description="A well-set-up MLP on digits: standardised, shuffled, He init, Adam 1e-3."),
-    Scenario("healthy_wine_sgd", "none", dataset="wine", optimizer="sgd", lr=0.05, momentum=0.9,
-             batch_size=16, epochs=30, hidden=[32],
-             description="A small MLP on wine with SGD+momentum: noisy but fine."),
-    Scenario("lr_too_high", "learning_rate_too_high", optimizer="sgd", lr=2.0,
-             description="Plain SGD at lr 2.0: the loss blows up to Inf, then NaN."),
-    Scenario("lr_too_low", "learning_rate_too_low", optimizer="sgd", lr=1e-4,
-             description="Plain SGD at lr 1e-4: the loss barely moves from its starting value."),
-    Scenario("zero_init", "weight_initialization", init="zeros",
-             description="Every weight and bias initialised to zero: the ReLU MLP cannot break symmetry."),
-    Scenario("unshuffled_sorted", "data_not_shuffled", shuffle=False, sort_by_label=True,
-             optimizer="sgd", lr=0.05, momentum=0.9, epochs=15,
-             description="Training set sorted by label and never shuffled: every batch is one class."),
-    Scenario("unnormalized_breast_cancer", "data_not_normalized", dataset="breast_cancer",
-             standardize=False, optimizer="adam", lr=1e-2, epochs=30, hidden=[32],
-             description="Raw breast-cancer features (scales from 1e-3 to 4e3) fed to an MLP."),
-    Scenario("over_regularized", "over_regularization", weight_decay=0.5, dropout=0.6,
-             description="L2 weight decay 0.5 and dropout 0.6 from the first step."),
-    Scenario("softmax_then_cross_entropy", "loss_function", out_act="softmax",
-             description="A softmax output layer fed to CrossEntropyLoss (which applies its own)."),
-    Scenario("vanishing_sigmoid_deep", "vanishing_gradients", act=nn.Sigmoid, hidden=[64] * 10,
-             optimizer="sgd", lr=0.1, init="default",
-             description="A 10-hidden-layer sigmoid MLP trained with plain SGD."),
-    Scenario("optimizer_on_stale_params", "gradient_bug", optimizer_on_copy=True,
-             description="The optimizer was built over a copy of the model: gradients flow, nothing updates."),
-    Scenario("dead_relu_negative_bias", "dead_relu", bias_init=-4.0, optimizer="sgd", lr=0.05,
-             description="Hidden biases start at -4: most ReLU units never activate."),
-    Scenario("overfitting_small_data", "overfitting", train_size=100, hidden=[512, 512],
-             epochs=300, batch_size=32, lr=3e-3,
-             description="A large MLP on 100 digits for 300 epochs, no regularisation."),
-    Scenario("test_distribution_shift", "distribution_shift", test_transform="translate",
-             description="The test digits sit two pixels to the right: a different scenario from training."),
-    Scenario("test_noise", "test_noise", test_transform="noise",
-             description="The test inputs carry heavy Gaussian noise the training data never had."),
-    Scenario("insufficient_training", "insufficient_training", optimizer="sgd", lr=0.01, epochs=2,
-             description="Stopped after two epochs of SGD while the loss is still falling fast."),
-    Scenario("model_too_small", "model_structure", hidden=[2], epochs=30,
-             description="A two-unit hidden layer cannot separate ten digit classes."),
+    Scenario(
+        "healthy_digits_mlp",
+        "none",
+        weight_decay=1e-4,
+        epochs=15,
+        description="A well-set-up MLP on digits: standardised, shuffled, He init, Adam 1e-3.",
+    ),
+    Scenario(
+        "healthy_wine_sgd",
+        "none",
+        dataset="wine",
+        optimizer="sgd",
+        lr=0.05,
+        momentum=0.9,
+        batch_size=16,
+        epochs=30,
+        hidden=[32],
+        description="A small MLP on wine with SGD+momentum: noisy but fine.",
+    ),
+    Scenario(
+        "lr_too_high",
+        "learning_rate_too_high",
+        optimizer="sgd",
+        lr=2.0,
+        description="Plain SGD at lr 2.0: the loss blows up to Inf, then NaN.",
+    ),
+    Scenario(
+        "lr_too_low",
+        "learning_rate_too_low",
+        optimizer="sgd",
+        lr=1e-4,
+        description="Plain SGD at lr 1e-4: the loss barely moves from its starting value.",
+    ),
+    Scenario(
+        "zero_init",
+        "weight_initialization",
+        init="zeros",
+        description="All weights and biases start at zero: the ReLU MLP cannot break symmetry.",
+    ),
+    Scenario(
+        "unshuffled_sorted",
+        "data_not_shuffled",
+        shuffle=False,
+        sort_by_label=True,
+        optimizer="sgd",
+        lr=0.05,
+        momentum=0.9,
+        epochs=15,
+        description="Training set sorted by label and never shuffled: every batch is one class.",
+    ),
+    Scenario(
+        "unnormalized_breast_cancer",
+        "data_not_normalized",
+        dataset="breast_cancer",
+        standardize=False,
+        optimizer="adam",
+        lr=1e-2,
+        epochs=30,
+        hidden=[32],
+        description="Raw breast-cancer features (scales from 1e-3 to 4e3) fed to an MLP.",
+    ),
+    Scenario(
+        "over_regularized",
+        "over_regularization",
+        weight_decay=0.5,
+        dropout=0.6,
+        description="L2 weight decay 0.5 and dropout 0.6 from the first step.",
+    ),
+    Scenario(
+        "softmax_then_cross_entropy",
+        "loss_function",
+        out_act="softmax",
+        description="A softmax output layer fed to CrossEntropyLoss (which applies its own).",
+    ),
+    Scenario(
+        "vanishing_sigmoid_deep",
+        "vanishing_gradients",
+        act=nn.Sigmoid,
+        hidden=[64] * 10,
+        optimizer="sgd",
+        lr=0.1,
+        init="default",
+        description="A 10-hidden-layer sigmoid MLP trained with plain SGD.",
+    ),
+    Scenario(
+        "optimizer_on_stale_params",
+        "gradient_bug",
+        optimizer_on_copy=True,
+        description="The optimizer holds copies of the parameters: gradients flow, nothing moves.",
+    ),
+    Scenario(
+        "dead_relu_negative_bias",
+        "dead_relu",
+        bias_init=-4.0,
+        optimizer="sgd",
+        lr=0.05,
+        description="Hidden biases start at -4: most ReLU units never activate.",
+    ),
+    Scenario(
+        "overfitting_small_data",
+        "overfitting",
+        train_size=100,
+        hidden=[512, 512],
+        epochs=300,
+        batch_size=32,
+        lr=3e-3,
+        description="A large MLP on 100 digits for 300 epochs, no regularisation.",
+    ),
+    Scenario(
+        "test_distribution_shift",
+        "distribution_shift",
+        test_transform="translate",
+        description="The test digits sit two pixels to the right: another scenario than training.",
+    ),
+    Scenario(
+        "test_noise",
+        "test_noise",
+        test_transform="noise",
+        description="The test inputs carry heavy Gaussian noise the training data never had.",
+    ),
+    Scenario(
+        "insufficient_training",
+        "insufficient_training",
+        optimizer="sgd",
+        lr=0.01,
+        epochs=2,
+        description="Stopped after two epochs of SGD while the loss is still falling fast.",
+    ),
+    Scenario(
+        "model_too_small",
+        "model_structure",
+        hidden=[2],
+        epochs=30,
+        description="A two-unit hidden layer cannot separate ten digit classes.",
+    ),
 ]
 
 
 def make_batches(n: int, bs: int, rng: np.random.Generator, shuffle: bool) -> list[np.ndarray]:
     idx = rng.permutation(n) if shuffle else np.arange(n)
-    return [idx[i:i + bs] for i in range(0, n, bs)]
+    return [idx[i : i + bs] for i in range(0, n, bs)]
 
 
 def run_scenario(sc: Scenario) -> dict[str, Any]:
@@ -346,12 +470,17 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
             nn.init.constant_(m.bias, sc.bias_init)
     params_for_opt = (
         [p.detach().clone().requires_grad_(True) for p in model.parameters()]
-        if sc.optimizer_on_copy else list(model.parameters())
+        if sc.optimizer_on_copy
+        else list(model.parameters())
     )
     if sc.optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(params_for_opt, lr=sc.lr, weight_decay=sc.weight_decay)
+        opt: torch.optim.Optimizer = torch.optim.Adam(
+            params_for_opt, lr=sc.lr, weight_decay=sc.weight_decay
+        )
     else:
-        opt = torch.optim.SGD(params_for_opt, lr=sc.lr, momentum=sc.momentum, weight_decay=sc.weight_decay)
+        opt = torch.optim.SGD(
+            params_for_opt, lr=sc.lr, momentum=sc.momentum, weight_decay=sc.weight_decay
+        )
     if d.task == "classification":
         criterion: nn.Module = nn.CrossEntropyLoss()
     else:
@@ -370,7 +499,11 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         with torch.no_grad():
             out = model(xt[split])
             loss = float(criterion(out, yt[split]))
-            acc = float((out.argmax(1) == yt[split]).float().mean()) if d.task == "classification" else None
+            acc = (
+                float((out.argmax(1) == yt[split]).float().mean())
+                if d.task == "classification"
+                else None
+            )
         model.train()
         return loss, acc
 
@@ -397,7 +530,13 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         log_eval(float(epoch + 1))
 
     n_params = sum(p.numel() for p in model.parameters())
-    acts = sorted({ACT_NAMES[type(m)] for m in model.modules() if type(m) in ACT_NAMES and type(m) is not nn.Softmax})
+    acts = sorted(
+        {
+            ACT_NAMES[type(m)]
+            for m in model.modules()
+            if type(m) in ACT_NAMES and type(m) is not nn.Softmax
+        }
+    )
     config: dict[str, Any] = {
         "task": d.task,
         "num_classes": d.num_classes,
@@ -412,8 +551,12 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         },
         "loss": "cross_entropy" if d.task == "classification" else "mse",
         "output_activation": sc.out_act,
-        "optimizer": {"name": sc.optimizer, "lr": sc.lr, "momentum": sc.momentum,
-                      "weight_decay": sc.weight_decay},
+        "optimizer": {
+            "name": sc.optimizer,
+            "lr": sc.lr,
+            "momentum": sc.momentum,
+            "weight_decay": sc.weight_decay,
+        },
         "learning_rate": sc.lr,
         "batch_size": sc.batch_size,
         "epochs": sc.epochs,
@@ -434,7 +577,11 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
             "name": sc.name,
             "id": f"example-{sc.name}",
             "framework": f"pytorch {torch.__version__}",
-            "tags": {"injected_cause": sc.cause, "dataset": sc.dataset, "description": sc.description},
+            "tags": {
+                "injected_cause": sc.cause,
+                "dataset": sc.dataset,
+                "description": sc.description,
+            },
         },
         "config": config,
         "curves": {k: _clean(v) for k, v in rec.curves.items()},
@@ -466,8 +613,10 @@ def main(argv: list[str]) -> None:
         tr = run["curves"]["train"]["loss"]
         va = run["curves"]["val"]["loss"]
         te = run["curves"]["test"]["loss"]
-        print(f"{sc.name:32s} train {tr[0]:.3f}->{tr[-1]:.3f}  val {min(va):.3f}/{va[-1]:.3f}  "
-              f"test {te[-1]:.3f}  {path.stat().st_size // 1024} KiB")
+        print(
+            f"{sc.name:32s} train {tr[0]:.3f}->{tr[-1]:.3f}  val {min(va):.3f}/{va[-1]:.3f}  "
+            f"test {te[-1]:.3f}  {path.stat().st_size // 1024} KiB"
+        )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,7 @@ def diagnose(
     view = _restrict(loaded.run, set(evidence))
     found = extract(view, th)
     result = infer(found.symptoms)
-    return _assemble(loaded, view, found.symptoms, found.missing, result, th, words,
-                     found.context)
+    return _assemble(loaded, view, found.symptoms, found.missing, result, th, words, found.context)
 
 
 def _thresholds(value: Thresholds | Mapping[str, Any] | None) -> Thresholds:
@@ -83,7 +82,9 @@ def _evidence(symptom: Symptom, words: Texts) -> Evidence:
     )
 
 
-def _remedy_context(run: Run, symptoms: list[Symptom], context: Mapping[str, Any]) -> dict[str, Any]:
+def _remedy_context(
+    run: Run, symptoms: list[Symptom], context: Mapping[str, Any]
+) -> dict[str, Any]:
     cfg = run.config
     return {
         "cfg": {
@@ -129,49 +130,77 @@ def _assemble(
         cause = kb.causes[cause_id]
         supports = sorted(supports, key=lambda s: -s.cf)
         pro = _unique(sym for s in supports if s.cf > 0 for sym in s.symptoms)
-        con = _unique(sym for s in supports if s.cf < 0 for sym in s.symptoms
-                      if sym not in pro)
-        findings.append(Finding(
-            rank=rank,
-            cause=cause_id,
-            problem=cause.problem,
-            confidence=round(confidence, 3),
-            title=words.cause_title(cause_id),
-            explanation=words.cause_why(cause_id),
-            evidence=[_evidence(s, words) for s in pro],
-            contrary=[_evidence(s, words) for s in con],
-            remedies=words.cause_remedies(cause_id, remedy_ctx),
-            rules=[RuleTrace(rule=s.rule.id, cf=s.cf, description=s.rule.description,
-                             facts=[sym.name for sym in s.symptoms]) for s in supports],
-            reference=cause.reference,
-        ))
+        con = _unique(sym for s in supports if s.cf < 0 for sym in s.symptoms if sym not in pro)
+        findings.append(
+            Finding(
+                rank=rank,
+                cause=cause_id,
+                problem=cause.problem,
+                confidence=round(confidence, 3),
+                title=words.cause_title(cause_id),
+                explanation=words.cause_why(cause_id),
+                evidence=[_evidence(s, words) for s in pro],
+                contrary=[_evidence(s, words) for s in con],
+                remedies=words.cause_remedies(cause_id, remedy_ctx),
+                rules=[
+                    RuleTrace(
+                        rule=s.rule.id,
+                        cf=s.cf,
+                        description=s.rule.description,
+                        facts=[sym.name for sym in s.symptoms],
+                    )
+                    for s in supports
+                ],
+                reference=cause.reference,
+            )
+        )
     problems = []
     for pid in result.problems:
         order = {rule.id: i for i, rule in enumerate(kb.problem_rules)}
-        ev = sorted((e for e in result.problem_evidence if e.rule.problem == pid),
-                    key=lambda e: order[e.rule.id])
-        problems.append(Problem(
-            id=pid,
-            title=words.problem_title(pid),
-            summary=words.problem_summary(pid),
-            evidence=[_evidence(e.symptom, words) for e in ev],
-            rules=[e.rule.id for e in ev],
-        ))
+        ev = sorted(
+            (e for e in result.problem_evidence if e.rule.problem == pid),
+            key=lambda e: order[e.rule.id],
+        )
+        problems.append(
+            Problem(
+                id=pid,
+                title=words.problem_title(pid),
+                summary=words.problem_summary(pid),
+                evidence=[_evidence(e.symptom, words) for e in ev],
+                rules=[e.rule.id for e in ev],
+            )
+        )
     fired = set(result.fired)
-    not_fired = [RuleNotFired(rule=p.id, target=p.problem, description=p.description)
-                 for p in kb.problem_rules if p.id not in fired]
-    not_fired += [RuleNotFired(rule=r.id, target=c.id, description=r.description)
-                  for c in kb.causes.values() for r in c.rules if r.id not in fired]
+    not_fired = [
+        RuleNotFired(rule=p.id, target=p.problem, description=p.description)
+        for p in kb.problem_rules
+        if p.id not in fired
+    ]
+    not_fired += [
+        RuleNotFired(rule=r.id, target=c.id, description=r.description)
+        for c in kb.causes.values()
+        for r in c.rules
+        if r.id not in fired
+    ]
     identity = loaded.run.run
-    summary = (f"{problems[0].title}: {findings[0].title} ({findings[0].confidence:.0%})"
-               if problems and findings else
-               problems[0].title if problems else words.healthy())
+    summary = (
+        f"{problems[0].title}: {findings[0].title} ({findings[0].confidence:.0%})"
+        if problems and findings
+        else problems[0].title
+        if problems
+        else words.healthy()
+    )
     return Diagnosis(
         lossexpert_version=__version__,
         lang=words.lang,
-        run=RunInfo(name=identity.name, id=identity.id, framework=identity.framework,
-                    started_at=identity.started_at, source=loaded.source,
-                    tags=dict(identity.tags)),
+        run=RunInfo(
+            name=identity.name,
+            id=identity.id,
+            framework=identity.framework,
+            started_at=identity.started_at,
+            source=loaded.source,
+            tags=dict(identity.tags),
+        ),
         healthy=not problems,
         summary=summary,
         problems=problems,

@@ -12,7 +12,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -122,17 +122,36 @@ def rules(
     from lossexpert.kb import knowledge_base
 
     kb = knowledge_base()
-    rows = [
-        {"rule": p.id, "kind": "problem", "cause": None, "problem": p.problem,
-         "priority": p.priority, "when": [p.when], "unless": [], "cf": None,
-         "description": p.description, "reference": None}
+    rows: list[dict[str, Any]] = [
+        {
+            "rule": p.id,
+            "kind": "problem",
+            "cause": None,
+            "problem": p.problem,
+            "priority": p.priority,
+            "when": [p.when],
+            "unless": [],
+            "cf": None,
+            "description": p.description,
+            "reference": None,
+        }
         for p in kb.problem_rules
     ]
     rows += [
-        {"rule": r.id, "kind": "cause", "cause": c.id, "problem": c.problem,
-         "priority": r.priority, "when": list(r.when), "unless": list(r.unless), "cf": r.cf,
-         "description": r.description, "reference": c.reference}
-        for c in kb.causes.values() for r in c.rules
+        {
+            "rule": r.id,
+            "kind": "cause",
+            "cause": c.id,
+            "problem": c.problem,
+            "priority": r.priority,
+            "when": list(r.when),
+            "unless": list(r.unless),
+            "cf": r.cf,
+            "description": r.description,
+            "reference": c.reference,
+        }
+        for c in kb.causes.values()
+        for r in c.rules
     ]
     if fmt is RulesFormat.json:
         payload = {"lossexpert_version": __version__, "causes": list(kb.causes), "rules": rows}
@@ -141,8 +160,9 @@ def rules(
     for row in rows:
         target = row["cause"] or row["problem"]
         cf = "" if row["cf"] is None else f" cf {row['cf']:+.2f}"
-        sys.stdout.write(f"{row['rule']:28s} {target:26s} p{row['priority']:<5d}{cf}  "
-                         f"{row['description']}\n")
+        sys.stdout.write(
+            f"{row['rule']:28s} {target:26s} p{row['priority']:<5d}{cf}  {row['description']}\n"
+        )
 
 
 @app.command()

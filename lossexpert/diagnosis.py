@@ -74,7 +74,7 @@ class RunInfo(BaseModel):
 
 
 class Diagnosis(BaseModel):
-    format: Literal["lossexpert.diagnosis/1"] = DIAGNOSIS_FORMAT
+    format: Literal["lossexpert.diagnosis/1"] = "lossexpert.diagnosis/1"
     lossexpert_version: str
     lang: str
     run: RunInfo

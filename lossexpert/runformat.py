@@ -71,9 +71,7 @@ class Schedule(_Strict):
     @model_validator(mode="after")
     def _same_length(self) -> Schedule:
         if len(self.step) != len(self.value):
-            raise ValueError(
-                f"step has {len(self.step)} entries but value has {len(self.value)}"
-            )
+            raise ValueError(f"step has {len(self.step)} entries but value has {len(self.value)}")
         return self
 
 
@@ -201,7 +199,7 @@ class Run(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    format: Literal["lossexpert.run/1"] = FORMAT_ID
+    format: Literal["lossexpert.run/1"] = "lossexpert.run/1"
     run: RunIdentity = Field(default_factory=RunIdentity)
     config: Config = Field(default_factory=Config)
     curves: dict[Split, Curve]

@@ -110,7 +110,9 @@ def _loaded(run: Run, source: str) -> LoadedRun:
     warnings: list[str] = []
     unknown = run.unknown_fields()
     if unknown:
-        shown = ", ".join(unknown[:8]) + (f" (+{len(unknown) - 8} more)" if len(unknown) > 8 else "")
+        shown = ", ".join(unknown[:8]) + (
+            f" (+{len(unknown) - 8} more)" if len(unknown) > 8 else ""
+        )
         warnings.append(f"{source}: unknown fields ignored by the diagnosis: {shown}")
     return LoadedRun(run=run, source=source, warnings=warnings)
 

@@ -7,6 +7,7 @@ first, which keeps every later statistic O(bins) and the whole pass O(points).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -65,7 +66,7 @@ def binned_medians(values: FloatArray, max_bins: int = MAX_BINS) -> FloatArray:
     if finite.size <= max_bins:
         return finite.astype(np.float64)
     edges = np.linspace(0, finite.size, max_bins + 1).astype(int)
-    return np.array([np.median(finite[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    return np.array([np.median(finite[a:b]) for a, b in itertools.pairwise(edges)])
 
 
 def level(values: FloatArray, start: float, end: float) -> float:
@@ -73,8 +74,8 @@ def level(values: FloatArray, start: float, end: float) -> float:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return math.nan
-    a = int(math.floor(start * finite.size))
-    b = max(a + 1, int(math.ceil(end * finite.size)))
+    a = math.floor(start * finite.size)
+    b = max(a + 1, math.ceil(end * finite.size))
     return float(np.median(finite[a:b]))
 
 
@@ -102,16 +103,16 @@ def rolling_median(values: FloatArray, window: int) -> FloatArray:
 @dataclass(frozen=True)
 class CurveSummary:
     n: int
-    first: float            # loss at the first point (at init, when logged from step 0)
-    start: float            # robust level over the first 2 % of points (at most 5)
-    final: float            # robust level over the last 10 %
-    minimum: float          # lowest bin median
-    min_position: float     # where the minimum is, as a fraction of the run
+    first: float  # loss at the first point (at init, when logged from step 0)
+    start: float  # robust level over the first 2 % of points (at most 5)
+    final: float  # robust level over the last 10 %
+    minimum: float  # lowest bin median
+    min_position: float  # where the minimum is, as a fraction of the run
     rel_improvement: float  # (start - final) / |start|
-    late_log_slope: float   # Theil-Sen change of ln(loss) across the last third of the run
-    noise: float            # median |residual| over the last half, relative to ``start``
-    plateau_onset: float    # fraction of the run after which the level stays within 10 % of final
-    spikes: int             # points far above the local median
+    late_log_slope: float  # Theil-Sen change of ln(loss) across the last third of the run
+    noise: float  # median |residual| over the last half, relative to ``start``
+    plateau_onset: float  # fraction of the run after which the level stays within 10 % of final
+    spikes: int  # points far above the local median
     nonfinite_step: int | None
     last_step: int
 
@@ -127,7 +128,7 @@ def summarize(series: Series) -> CurveSummary | None:
     final = level(finite, 0.9, 1.0)
     imin = int(np.argmin(bins))
     minimum = float(bins[imin])
-    tail = bins[int(nb * 2 / 3):]
+    tail = bins[int(nb * 2 / 3) :]
     positive = tail[tail > 0]
     late = theil_sen_slope(np.log(positive)) if positive.size >= 3 else 0.0
     window = max(5, finite.size // 50)
@@ -203,7 +204,7 @@ def finite_median(values: list[float | None] | None, start: float = 0.0) -> floa
     if not values:
         return None
     a = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    a = a[int(start * a.size):]
+    a = a[int(start * a.size) :]
     a = a[np.isfinite(a)]
     return float(np.median(a)) if a.size else None
 

@@ -94,7 +94,9 @@ def _compile(kb: KnowledgeBase) -> type[_LossEngine]:
     for cause in kb.causes.values():
         for unit in cause.rules:
             patterns = [ProblemFact(id=cause.problem)]
-            patterns += [getattr(AS, f"s{i}") << SymptomFact(name=n) for i, n in enumerate(unit.when)]
+            patterns += [
+                getattr(AS, f"s{i}") << SymptomFact(name=n) for i, n in enumerate(unit.when)
+            ]
             patterns += [NOT(SymptomFact(name=n)) for n in unit.unless]
             members[f"rule_{unit.id}"] = Rule(*patterns, salience=unit.priority)(
                 _cause_action(cause, unit)

@@ -20,13 +20,42 @@ from lossexpert.runformat import Config, DataStats, LayerStats, Run
 Scalar = int | float | str | bool
 Source = Literal["curves", "config", "layers", "data"]
 
-ADAPTIVE_OPTIMIZERS = ("adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam",
-                       "radam", "lamb", "lion", "adafactor")
+ADAPTIVE_OPTIMIZERS = (
+    "adam",
+    "adamw",
+    "rmsprop",
+    "adagrad",
+    "adadelta",
+    "adamax",
+    "nadam",
+    "radam",
+    "lamb",
+    "lion",
+    "adafactor",
+)
 SATURATING = ("sigmoid", "tanh", "hardtanh", "hardsigmoid", "softsign")
-CROSS_ENTROPY = ("cross_entropy", "crossentropy", "crossentropyloss", "ce", "nll", "nllloss",
-                 "categorical_crossentropy", "sparse_categorical_crossentropy")
-REGRESSION_LOSSES = ("mse", "mseloss", "mean_squared_error", "l1", "l1loss", "mae", "huber",
-                     "smooth_l1", "smoothl1loss", "huberloss")
+CROSS_ENTROPY = (
+    "cross_entropy",
+    "crossentropy",
+    "crossentropyloss",
+    "ce",
+    "nll",
+    "nllloss",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+)
+REGRESSION_LOSSES = (
+    "mse",
+    "mseloss",
+    "mean_squared_error",
+    "l1",
+    "l1loss",
+    "mae",
+    "huber",
+    "smooth_l1",
+    "smoothl1loss",
+    "huberloss",
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +136,9 @@ def extract(run: Run, th: Thresholds) -> Findings:
     chance = chance_level(run)
     if chance is not None:
         out.context["chance"] = round(chance, 4)
-    summaries = {split: F.summarize(F.to_series(curve)) for split, curve in run.curves.items()}
+    summaries: dict[str, F.CurveSummary | None] = {
+        split: F.summarize(F.to_series(curve)) for split, curve in run.curves.items()
+    }
     train = run.curves.get("train")
     tr = summaries.get("train")
     ref = chance if chance is not None else (tr.start if tr is not None else None)
@@ -133,12 +164,24 @@ def extract(run: Run, th: Thresholds) -> Findings:
     return out
 
 
-def _train_symptoms(run: Run, series: F.Series, s: F.CurveSummary | None, chance: float | None,
-                    th: Thresholds, out: Findings) -> None:
+def _train_symptoms(
+    run: Run,
+    series: F.Series,
+    s: F.CurveSummary | None,
+    chance: float | None,
+    th: Thresholds,
+    out: Findings,
+) -> None:
     nf = F.first_nonfinite(series)
     if nf is not None:
-        out.add("train.nonfinite", "curves", 1.0, step=nf[0], value=nf[1],
-                finite_points=int(np.isfinite(series.values).sum()))
+        out.add(
+            "train.nonfinite",
+            "curves",
+            1.0,
+            step=nf[0],
+            value=nf[1],
+            finite_points=int(np.isfinite(series.values).sum()),
+        )
     if s is None:
         return
     out.context["train_final"] = s.final
@@ -149,85 +192,170 @@ def _train_symptoms(run: Run, series: F.Series, s: F.CurveSummary | None, chance
     _shape_symptoms(run, series, s, chance, th, out)
 
 
-def _progress_symptoms(run: Run, s: F.CurveSummary, chance: float | None, th: Thresholds,
-                       out: Findings) -> None:
+def _progress_symptoms(
+    run: Run, s: F.CurveSummary, chance: float | None, th: Thresholds, out: Findings
+) -> None:
     ref = chance if chance is not None else s.start
     rising = s.late_log_slope > th.plateau_log_slope or s.final > s.start
-    if (s.minimum > 0 and s.final / s.minimum >= th.diverge_ratio and rising
-            and s.final - s.minimum >= 0.25 * abs(ref)):
-        out.add("train.diverging", "curves", grade(s.final / s.minimum, th.diverge_ratio, 10.0),
-                minimum=s.minimum, final=s.final, ratio=s.final / s.minimum)
+    if (
+        s.minimum > 0
+        and s.final / s.minimum >= th.diverge_ratio
+        and rising
+        and s.final - s.minimum >= 0.25 * abs(ref)
+    ):
+        out.add(
+            "train.diverging",
+            "curves",
+            grade(s.final / s.minimum, th.diverge_ratio, 10.0),
+            minimum=s.minimum,
+            final=s.final,
+            ratio=s.final / s.minimum,
+        )
     if s.rel_improvement < th.no_progress_rel:
-        out.add("train.no_progress", "curves",
-                grade(-s.rel_improvement, -th.no_progress_rel, 0.0),
-                start=s.start, final=s.final, improvement_pct=100 * s.rel_improvement)
+        out.add(
+            "train.no_progress",
+            "curves",
+            grade(-s.rel_improvement, -th.no_progress_rel, 0.0),
+            start=s.start,
+            final=s.final,
+            improvement_pct=100 * s.rel_improvement,
+        )
     plateaued = abs(s.late_log_slope) < th.plateau_log_slope
     if chance is not None:
         if abs(s.final - chance) <= th.at_chance_tol * chance and plateaued:
             out.add("train.at_chance", "curves", 1.0, final=s.final, chance=chance)
         ratio = s.final / chance
         if ratio > th.high_final_vs_chance:
-            out.add("train.high_final", "curves", grade(ratio, th.high_final_vs_chance, 0.8),
-                    final=s.final, chance=chance, ratio=ratio)
+            out.add(
+                "train.high_final",
+                "curves",
+                grade(ratio, th.high_final_vs_chance, 0.8),
+                final=s.final,
+                chance=chance,
+                ratio=ratio,
+            )
         c = num_classes(run) or 2
         floor = math.log(1.0 + (c - 1) / math.e)
         if c >= 3 and abs(s.final - floor) <= th.softmax_floor_tol * floor and plateaued:
             out.add("train.softmax_floor", "curves", 0.8, final=s.final, floor=floor, classes=c)
     elif s.start > 0 and s.final / s.start > th.high_final_vs_start:
-        out.add("train.high_final", "curves", grade(s.final / s.start, th.high_final_vs_start, 1.0),
-                final=s.final, start=s.start, ratio=s.final / s.start)
+        out.add(
+            "train.high_final",
+            "curves",
+            grade(s.final / s.start, th.high_final_vs_start, 1.0),
+            final=s.final,
+            start=s.start,
+            ratio=s.final / s.start,
+        )
     if -s.late_log_slope > th.still_falling_log_drop:
-        out.add("train.still_falling", "curves",
-                grade(-s.late_log_slope, th.still_falling_log_drop, 0.5),
-                drop_pct=100 * (1 - math.exp(s.late_log_slope)), final=s.final)
+        out.add(
+            "train.still_falling",
+            "curves",
+            grade(-s.late_log_slope, th.still_falling_log_drop, 0.5),
+            drop_pct=100 * (1 - math.exp(s.late_log_slope)),
+            final=s.final,
+        )
     if plateaued and s.rel_improvement >= th.no_progress_rel:
-        out.add("train.plateau", "curves", 0.8, final=s.final, onset=s.plateau_onset,
-                late_change_pct=100 * (math.exp(s.late_log_slope) - 1))
+        out.add(
+            "train.plateau",
+            "curves",
+            0.8,
+            final=s.final,
+            onset=s.plateau_onset,
+            late_change_pct=100 * (math.exp(s.late_log_slope) - 1),
+        )
 
 
-def _shape_symptoms(run: Run, series: F.Series, s: F.CurveSummary, chance: float | None,
-                    th: Thresholds, out: Findings) -> None:
+def _shape_symptoms(
+    run: Run,
+    series: F.Series,
+    s: F.CurveSummary,
+    chance: float | None,
+    th: Thresholds,
+    out: Findings,
+) -> None:
     if chance is not None and s.first >= th.init_loss_vs_chance * chance:
-        out.add("train.init_loss_high", "curves",
-                grade(s.first / chance, th.init_loss_vs_chance, 30.0),
-                first=s.first, chance=chance, ratio=s.first / chance)
+        out.add(
+            "train.init_loss_high",
+            "curves",
+            grade(s.first / chance, th.init_loss_vs_chance, 30.0),
+            first=s.first,
+            chance=chance,
+            ratio=s.first / chance,
+        )
     if s.noise > th.noisy_late:
-        out.add("train.oscillating", "curves", grade(s.noise, th.noisy_late, 0.3),
-                noise=s.noise, spikes=s.spikes)
+        out.add(
+            "train.oscillating",
+            "curves",
+            grade(s.noise, th.noisy_late, 0.3),
+            noise=s.noise,
+            spikes=s.spikes,
+        )
     period = run.config.steps_per_epoch or F.steps_per_epoch_from(series)
     if period:
         r2 = F.epoch_phase_r2(series.values, period)
         if r2 is not None and r2[0] - r2[1] > th.saw_tooth_r2:
-            out.add("train.saw_tooth", "curves", grade(r2[0] - r2[1], th.saw_tooth_r2, 0.5),
-                    r2=r2[0], chance_r2=r2[1], period=period)
+            out.add(
+                "train.saw_tooth",
+                "curves",
+                grade(r2[0] - r2[1], th.saw_tooth_r2, 0.5),
+                r2=r2[0],
+                chance_r2=r2[1],
+                period=period,
+            )
 
 
-def _val_test_symptoms(summaries: Mapping[str, F.CurveSummary | None], ref: float | None,
-                       th: Thresholds, out: Findings) -> None:
+def _val_test_symptoms(
+    summaries: Mapping[str, F.CurveSummary | None], ref: float | None, th: Thresholds, out: Findings
+) -> None:
     tr, va, te = summaries.get("train"), summaries.get("val"), summaries.get("test")
     scale = ref if ref is not None and ref > 0 else None
     if va is not None:
         out.context["val_final"] = va.final
         rise = va.final - va.minimum
-        if (va.minimum > 0 and rise / va.minimum > th.val_rise_rel and va.min_position < 0.85
-                and (scale is None or rise > th.val_rise_abs_vs_ref * scale)):
-            out.add("val.rising", "curves", grade(rise / va.minimum, th.val_rise_rel, 0.5),
-                    minimum=va.minimum, final=va.final, rise_pct=100 * rise / va.minimum,
-                    min_at_pct=100 * va.min_position)
+        if (
+            va.minimum > 0
+            and rise / va.minimum > th.val_rise_rel
+            and va.min_position < 0.85
+            and (scale is None or rise > th.val_rise_abs_vs_ref * scale)
+        ):
+            out.add(
+                "val.rising",
+                "curves",
+                grade(rise / va.minimum, th.val_rise_rel, 0.5),
+                minimum=va.minimum,
+                final=va.final,
+                rise_pct=100 * rise / va.minimum,
+                min_at_pct=100 * va.min_position,
+            )
         if tr is not None and scale is not None:
             gap = (va.final - tr.final) / scale
             if gap > th.gap_vs_ref:
-                out.add("val.gap", "curves", grade(gap, th.gap_vs_ref, 0.6),
-                        val=va.final, train=tr.final, gap=va.final - tr.final, reference=scale)
+                out.add(
+                    "val.gap",
+                    "curves",
+                    grade(gap, th.gap_vs_ref, 0.6),
+                    val=va.final,
+                    train=tr.final,
+                    gap=va.final - tr.final,
+                    reference=scale,
+                )
         if -va.late_log_slope > th.still_falling_log_drop:
-            out.add("val.still_falling", "curves", 0.8,
-                    drop_pct=100 * (1 - math.exp(va.late_log_slope)))
+            out.add(
+                "val.still_falling", "curves", 0.8, drop_pct=100 * (1 - math.exp(va.late_log_slope))
+            )
     if te is not None and va is not None and va.final > 0:
         ratio = te.final / va.final
         excess = te.final - va.final
         if ratio >= th.test_vs_val_ratio and (scale is None or excess > th.test_vs_val_abs * scale):
-            out.add("test.above_val", "curves", grade(ratio, th.test_vs_val_ratio, 10.0),
-                    test=te.final, val=va.final, ratio=ratio)
+            out.add(
+                "test.above_val",
+                "curves",
+                grade(ratio, th.test_vs_val_ratio, 10.0),
+                test=te.final,
+                val=va.final,
+                ratio=ratio,
+            )
     elif te is not None and tr is not None and va is None and tr.final > 0 and scale is not None:
         excess = te.final - tr.final
         if te.final / tr.final >= th.test_vs_val_ratio and excess > th.gap_vs_ref * scale:
@@ -245,28 +373,53 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
         hi = th.lr_high_adaptive if adaptive else th.lr_high_sgd
         lo = th.lr_low_adaptive if adaptive else th.lr_low_sgd
         if lr > hi:
-            out.add("config.lr_high", "config", grade(math.log10(lr / hi), 0.0, 1.0),
-                    lr=lr, optimizer=opt, limit=hi)
+            out.add(
+                "config.lr_high",
+                "config",
+                grade(math.log10(lr / hi), 0.0, 1.0),
+                lr=lr,
+                optimizer=opt,
+                limit=hi,
+            )
         elif lr < lo:
-            out.add("config.lr_low", "config", grade(math.log10(lo / lr), 0.0, 1.0),
-                    lr=lr, optimizer=opt, limit=lo)
+            out.add(
+                "config.lr_low",
+                "config",
+                grade(math.log10(lo / lr), 0.0, 1.0),
+                lr=lr,
+                optimizer=opt,
+                limit=lo,
+            )
         else:
             out.add("config.lr_typical", "config", 0.6, lr=lr, optimizer=opt)
     if opt in ("sgd",) and not (cfg.optimizer and cfg.optimizer.momentum):
         out.add("config.plain_sgd", "config", 0.6, optimizer=opt)
     wd = cfg.effective_weight_decay()
     if wd is not None and wd > th.weight_decay_high:
-        out.add("config.weight_decay_high", "config", grade(wd, th.weight_decay_high, 1.0),
-                weight_decay=wd)
+        out.add(
+            "config.weight_decay_high",
+            "config",
+            grade(wd, th.weight_decay_high, 1.0),
+            weight_decay=wd,
+        )
     if cfg.l1 is not None and cfg.l1 > th.weight_decay_high / 10:
         out.add("config.l1_high", "config", 0.7, l1=cfg.l1)
     if cfg.dropout is not None and cfg.dropout > th.dropout_high:
-        out.add("config.dropout_high", "config", grade(cfg.dropout, th.dropout_high, 0.9),
-                dropout=cfg.dropout)
+        out.add(
+            "config.dropout_high",
+            "config",
+            grade(cfg.dropout, th.dropout_high, 0.9),
+            dropout=cfg.dropout,
+        )
     regularized = bool((wd or 0) > 1e-3 or (cfg.dropout or 0) > 0.1 or (cfg.l1 or 0) > 0)
     if (wd is not None or cfg.dropout is not None) and not regularized:
-        out.add("config.no_regularization", "config", 0.6,
-                weight_decay=wd or 0.0, dropout=cfg.dropout or 0.0)
+        out.add(
+            "config.no_regularization",
+            "config",
+            0.6,
+            weight_decay=wd or 0.0,
+            dropout=cfg.dropout or 0.0,
+        )
     init = _norm(cfg.init)
     if init and (init.startswith("zero") or init.startswith("constant") or init == "ones"):
         out.add("config.init_constant", "config", 0.9, init=cfg.init or "")
@@ -289,15 +442,25 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             out.add("config.deep_saturating", "config", 0.8, activation=sat[0], depth=depth)
         c = num_classes(run)
         if model.hidden_sizes and c and min(model.hidden_sizes) < c:
-            out.add("config.bottleneck", "config", grade(c / min(model.hidden_sizes), 1.0, 5.0),
-                    narrowest=min(model.hidden_sizes), classes=c)
+            out.add(
+                "config.bottleneck",
+                "config",
+                grade(c / min(model.hidden_sizes), 1.0, 5.0),
+                narrowest=min(model.hidden_sizes),
+                classes=c,
+            )
         n_train = cfg.split_sizes.get("train") or _n_samples(run.data.get("train"))
         if model.parameters and n_train:
             per = model.parameters / n_train
             if per > th.params_per_sample:
-                out.add("config.many_params_per_sample", "config",
-                        grade(per, th.params_per_sample, 50 * th.params_per_sample),
-                        parameters=model.parameters, samples=n_train, per_sample=per)
+                out.add(
+                    "config.many_params_per_sample",
+                    "config",
+                    grade(per, th.params_per_sample, 50 * th.params_per_sample),
+                    parameters=model.parameters,
+                    samples=n_train,
+                    per_sample=per,
+                )
     if cfg.shuffle is False:
         out.add("config.no_shuffle", "config", 0.8)
     norm = cfg.input_normalization
@@ -309,8 +472,13 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
         if bs <= th.batch_tiny:
             out.add("config.batch_tiny", "config", 0.8, batch_size=bs)
         if n_train and bs > th.batch_huge_fraction * n_train and bs >= 128:
-            out.add("config.batch_huge", "config", grade(bs / n_train, th.batch_huge_fraction, 1.0),
-                    batch_size=bs, train_samples=n_train)
+            out.add(
+                "config.batch_huge",
+                "config",
+                grade(bs / n_train, th.batch_huge_fraction, 1.0),
+                batch_size=bs,
+                train_samples=n_train,
+            )
     if cfg.epochs is not None and cfg.epochs <= th.few_epochs:
         out.add("config.few_epochs", "config", 0.8, epochs=cfg.epochs)
 
@@ -326,47 +494,79 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
     nonfinite = [(L.name, F.count_nonfinite(L.grad_norm)) for L in layers]
     bad = [(n, c) for n, c in nonfinite if c > 0]
     if bad:
-        out.add("layers.grad_nonfinite", "layers", 1.0, layer=bad[0][0], count=bad[0][1],
-                layers=len(bad))
+        out.add(
+            "layers.grad_nonfinite",
+            "layers",
+            1.0,
+            layer=bad[0][0],
+            count=bad[0][1],
+            layers=len(bad),
+        )
     finite_grads = [(L, g) for L, g in grads if g is not None]
     if len(finite_grads) >= 2:
         (first, g0), (last, g1) = finite_grads[0], finite_grads[-1]
         if g1 > 0 and g0 >= 0:
             ratio = g0 / g1
             if ratio < th.vanishing_ratio:
-                out.add("layers.vanishing", "layers",
-                        grade(-math.log10(max(ratio, 1e-30)), -math.log10(th.vanishing_ratio), 8.0),
-                        ratio=ratio, first_layer=first.name, first_norm=g0, last_layer=last.name,
-                        last_norm=g1)
+                out.add(
+                    "layers.vanishing",
+                    "layers",
+                    grade(-math.log10(max(ratio, 1e-30)), -math.log10(th.vanishing_ratio), 8.0),
+                    ratio=ratio,
+                    first_layer=first.name,
+                    first_norm=g0,
+                    last_layer=last.name,
+                    last_norm=g1,
+                )
             elif ratio > th.exploding_ratio:
-                out.add("layers.exploding", "layers",
-                        grade(math.log10(ratio), math.log10(th.exploding_ratio), 4.0),
-                        ratio=ratio, first_layer=first.name, first_norm=g0, last_layer=last.name,
-                        last_norm=g1)
+                out.add(
+                    "layers.exploding",
+                    "layers",
+                    grade(math.log10(ratio), math.log10(th.exploding_ratio), 4.0),
+                    ratio=ratio,
+                    first_layer=first.name,
+                    first_norm=g0,
+                    last_layer=last.name,
+                    last_norm=g1,
+                )
         if all(g == 0 for _, g in finite_grads):
             out.add("layers.no_gradient", "layers", 1.0, layers=len(finite_grads))
     growth = [F.growth_decades(L.grad_norm) for L in layers if L.grad_norm]
     growth_known = [g for g in growth if g is not None]
     if growth_known and max(growth_known) > th.exploding_growth_decades:
-        out.add("layers.grad_growth", "layers",
-                grade(max(growth_known), th.exploding_growth_decades, 6.0),
-                decades=max(growth_known))
+        out.add(
+            "layers.grad_growth",
+            "layers",
+            grade(max(growth_known), th.exploding_growth_decades, 6.0),
+            decades=max(growth_known),
+        )
     dead = [(L.name, F.finite_median(L.dead_fraction, 0.5)) for L in layers if L.dead_fraction]
     dead_known = [(n, d) for n, d in dead if d is not None]
     if dead_known:
         name, frac = max(dead_known, key=lambda x: x[1])
         if frac > th.dead_fraction:
-            out.add("layers.dead_relu", "layers", grade(frac, th.dead_fraction, 1.0), layer=name,
-                    dead_pct=100 * frac,
-                    layers=sum(1 for _, d in dead_known if d > th.dead_fraction))
-    sat = [(L.name, F.finite_median(L.saturated_fraction, 0.5))
-           for L in layers if L.saturated_fraction]
+            out.add(
+                "layers.dead_relu",
+                "layers",
+                grade(frac, th.dead_fraction, 1.0),
+                layer=name,
+                dead_pct=100 * frac,
+                layers=sum(1 for _, d in dead_known if d > th.dead_fraction),
+            )
+    sat = [
+        (L.name, F.finite_median(L.saturated_fraction, 0.5)) for L in layers if L.saturated_fraction
+    ]
     sat_known = [(n, s) for n, s in sat if s is not None]
     if sat_known:
         name, frac = max(sat_known, key=lambda x: x[1])
         if frac > th.saturated_fraction:
-            out.add("layers.saturated", "layers", grade(frac, th.saturated_fraction, 1.0),
-                    layer=name, saturated_pct=100 * frac)
+            out.add(
+                "layers.saturated",
+                "layers",
+                grade(frac, th.saturated_fraction, 1.0),
+                layer=name,
+                saturated_pct=100 * frac,
+            )
     _update_symptoms(layers, th, out)
     _init_symptoms(layers, th, out)
 
@@ -391,46 +591,85 @@ def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) ->
         out.missing.append("layers.update_ratio")
         return
     if stuck:
-        out.add("layers.zero_update", "layers", grade(len(stuck) / len(layers), 0.0, 0.5),
-                layers=len(stuck), of=len(layers), first_layer=stuck[0])
+        out.add(
+            "layers.zero_update",
+            "layers",
+            grade(len(stuck) / len(layers), 0.0, 0.5),
+            layers=len(stuck),
+            of=len(layers),
+            first_layer=stuck[0],
+        )
     if medians:
         typical = float(np.median([u for _, u in medians]))
         largest = max(u for _, u in medians)
         if typical > th.update_ratio_high:
-            out.add("layers.update_high", "layers",
-                    grade(math.log10(typical / th.update_ratio_high), 0.0, 1.5),
-                    ratio=typical, limit=th.update_ratio_high)
+            out.add(
+                "layers.update_high",
+                "layers",
+                grade(math.log10(typical / th.update_ratio_high), 0.0, 1.5),
+                ratio=typical,
+                limit=th.update_ratio_high,
+            )
         elif largest < th.update_ratio_low:
-            out.add("layers.update_low", "layers",
-                    grade(math.log10(th.update_ratio_low / largest), 0.0, 2.0),
-                    ratio=largest, limit=th.update_ratio_low)
+            out.add(
+                "layers.update_low",
+                "layers",
+                grade(math.log10(th.update_ratio_low / largest), 0.0, 2.0),
+                ratio=largest,
+                limit=th.update_ratio_low,
+            )
 
 
 def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:
-    scales = [(L.name, L.init_weight_std * math.sqrt(L.fan_in)) for L in layers
-              if L.init_weight_std is not None and L.fan_in and math.isfinite(L.init_weight_std)]
+    scales = [
+        (L.name, L.init_weight_std * math.sqrt(L.fan_in))
+        for L in layers
+        if L.init_weight_std is not None and L.fan_in and math.isfinite(L.init_weight_std)
+    ]
     if not scales:
         out.missing.append("layers.init")
     else:
         zero = [n for n, s in scales if s == 0.0]
         if zero:
-            out.add("layers.init_zero", "layers", grade(len(zero) / len(scales), 0.0, 0.5),
-                    layers=len(zero), of=len(scales), first_layer=zero[0])
+            out.add(
+                "layers.init_zero",
+                "layers",
+                grade(len(zero) / len(scales), 0.0, 0.5),
+                layers=len(zero),
+                of=len(scales),
+                first_layer=zero[0],
+            )
         else:
             off = [(n, s) for n, s in scales if s < th.init_scale_low or s > th.init_scale_high]
             if off:
                 name, s = off[0]
-                out.add("layers.init_scale", "layers", 0.8, layer=name, scale=s,
-                        low=th.init_scale_low, high=th.init_scale_high)
-    norms = [(F.finite_median(L.weight_norm[:3]), F.finite_median(L.weight_norm, 0.9))
-             for L in layers if L.weight_norm and len(L.weight_norm) >= 4]
+                out.add(
+                    "layers.init_scale",
+                    "layers",
+                    0.8,
+                    layer=name,
+                    scale=s,
+                    low=th.init_scale_low,
+                    high=th.init_scale_high,
+                )
+    norms = [
+        (F.finite_median(L.weight_norm[:3]), F.finite_median(L.weight_norm, 0.9))
+        for L in layers
+        if L.weight_norm and len(L.weight_norm) >= 4
+    ]
     known = [(a, b) for a, b in norms if a is not None and b is not None and a > 0]
     if known:
         start = math.sqrt(sum(a * a for a, _ in known))
         end = math.sqrt(sum(b * b for _, b in known))
         if end / start < th.weight_shrink:
-            out.add("layers.weight_shrink", "layers", grade(start / end, 1 / th.weight_shrink, 20.0),
-                    start=start, end=end, ratio=end / start)
+            out.add(
+                "layers.weight_shrink",
+                "layers",
+                grade(start / end, 1 / th.weight_shrink, 20.0),
+                start=start,
+                end=end,
+                ratio=end / start,
+            )
 
 
 def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
@@ -441,12 +680,17 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
     if train.feature_std:
         sd = np.asarray(train.feature_std, dtype=np.float64)
         nz = sd[sd > 1e-8]
-        spread = float(np.quantile(nz, 0.95) / max(np.quantile(nz, 0.05), 1e-12)) if nz.size else 1.0
+        spread = (
+            float(np.quantile(nz, 0.95) / max(np.quantile(nz, 0.05), 1e-12)) if nz.size else 1.0
+        )
     else:
         spread = 1.0
     abs_max = max(abs(train.input_min or 0.0), abs(train.input_max or 0.0))
-    mean_max = float(np.max(np.abs(train.feature_mean))) if train.feature_mean else abs(
-        train.input_mean or 0.0)
+    mean_max = (
+        float(np.max(np.abs(train.feature_mean)))
+        if train.feature_mean
+        else abs(train.input_mean or 0.0)
+    )
     reasons = {
         "spread": spread > th.feature_scale_spread,
         "abs_max": abs_max > th.input_abs_max,
@@ -454,21 +698,45 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
     }
     if any(reasons.values()):
         strength = 0.6 + 0.2 * (sum(reasons.values()) - 1)
-        out.add("data.unnormalized", "data", strength, scale_spread=spread, abs_max=abs_max,
-                max_abs_mean=mean_max)
+        out.add(
+            "data.unnormalized",
+            "data",
+            strength,
+            scale_spread=spread,
+            abs_max=abs_max,
+            max_abs_mean=mean_max,
+        )
     if train.label_counts and len(train.label_counts) >= 2:
         counts = [c for c in train.label_counts.values()]
         ratio = min(counts) / max(max(counts), 1)
         if ratio < th.class_ratio:
-            out.add("data.imbalanced", "data", grade(-ratio, -th.class_ratio, -0.001),
-                    ratio=ratio, smallest=min(counts), largest=max(counts))
-    if train.ordered_batch_fraction is not None and train.ordered_batch_fraction > th.ordered_batches:
-        out.add("data.ordered_batches", "data",
-                grade(train.ordered_batch_fraction, th.ordered_batches, 0.9),
-                fraction=train.ordered_batch_fraction)
+            out.add(
+                "data.imbalanced",
+                "data",
+                grade(-ratio, -th.class_ratio, -0.001),
+                ratio=ratio,
+                smallest=min(counts),
+                largest=max(counts),
+            )
+    if (
+        train.ordered_batch_fraction is not None
+        and train.ordered_batch_fraction > th.ordered_batches
+    ):
+        out.add(
+            "data.ordered_batches",
+            "data",
+            grade(train.ordered_batch_fraction, th.ordered_batches, 0.9),
+            fraction=train.ordered_batch_fraction,
+        )
     test = run.data.get("test")
-    if test is not None and train.feature_mean and test.feature_mean and train.feature_std \
-            and test.feature_std and len(train.feature_mean) == len(test.feature_mean):
+    if (
+        test is not None
+        and train.feature_mean
+        and test.feature_mean
+        and train.feature_std
+        and test.feature_std
+        and len(train.feature_mean) == len(test.feature_mean)
+    ):
         mu_a, mu_b = np.asarray(train.feature_mean), np.asarray(test.feature_mean)
         sd_a, sd_b = np.asarray(train.feature_std), np.asarray(test.feature_std)
         pooled = np.sqrt((sd_a**2 + sd_b**2) / 2)
@@ -479,8 +747,18 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             out.context["test_shift"] = round(shift, 4)
             out.context["test_std_ratio"] = round(std_ratio, 4)
             if std_ratio > th.test_std_ratio:
-                out.add("data.test_noisier", "data", grade(std_ratio, th.test_std_ratio, 3.0),
-                        std_ratio=std_ratio, shift=shift)
+                out.add(
+                    "data.test_noisier",
+                    "data",
+                    grade(std_ratio, th.test_std_ratio, 3.0),
+                    std_ratio=std_ratio,
+                    shift=shift,
+                )
             if shift > th.test_mean_shift:
-                out.add("data.test_shift", "data", grade(shift, th.test_mean_shift, 2.0),
-                        shift=shift, std_ratio=std_ratio)
+                out.add(
+                    "data.test_shift",
+                    "data",
+                    grade(shift, th.test_mean_shift, 2.0),
+                    shift=shift,
+                    std_ratio=std_ratio,
+                )

@@ -6,29 +6,80 @@ only once both are (seed: fix the train loss first; val/test reasoning assumes i
 
 from __future__ import annotations
 
-from lossexpert.kb.units import ProblemRule
+from typing import Final
 
-TRAIN, VAL, TEST = "train_loss_not_decreasing", "val_loss_not_decreasing", "test_loss_not_decreasing"
+from lossexpert.kb.units import ProblemId, ProblemRule
+
+TRAIN: Final[ProblemId] = "train_loss_not_decreasing"
+VAL: Final[ProblemId] = "val_loss_not_decreasing"
+TEST: Final[ProblemId] = "test_loss_not_decreasing"
 
 PROBLEM_RULES: tuple[ProblemRule, ...] = (
-    ProblemRule("PRB-TRAIN-NONFINITE", TRAIN, "train.nonfinite",
-                "The train loss became NaN or Inf.", priority=1000),
-    ProblemRule("PRB-TRAIN-DIVERGING", TRAIN, "train.diverging",
-                "The train loss climbed far above its minimum.", priority=1000),
-    ProblemRule("PRB-TRAIN-NO-PROGRESS", TRAIN, "train.no_progress",
-                "The train loss barely fell over the whole run.", priority=1000),
-    ProblemRule("PRB-TRAIN-AT-CHANCE", TRAIN, "train.at_chance",
-                "The train loss sits at the chance level ln C.", priority=1000),
-    ProblemRule("PRB-TRAIN-HIGH-FINAL", TRAIN, "train.high_final",
-                "The train loss ended far above what a fitted model reaches.", priority=1000),
-    ProblemRule("PRB-VAL-RISING", VAL, "val.rising",
-                "The val loss ended well above its minimum.", priority=900, after=(TRAIN,)),
-    ProblemRule("PRB-VAL-GAP", VAL, "val.gap",
-                "The val loss ended far above the train loss.", priority=900, after=(TRAIN,)),
-    ProblemRule("PRB-TEST-ABOVE-VAL", TEST, "test.above_val",
-                "The test loss is a multiple of the val loss.", priority=800,
-                after=(TRAIN, VAL)),
-    ProblemRule("PRB-TEST-ABOVE-TRAIN", TEST, "test.above_train",
-                "Without a val split: the test loss is a multiple of the train loss.",
-                priority=800, after=(TRAIN, VAL)),
+    ProblemRule(
+        "PRB-TRAIN-NONFINITE",
+        TRAIN,
+        "train.nonfinite",
+        "The train loss became NaN or Inf.",
+        priority=1000,
+    ),
+    ProblemRule(
+        "PRB-TRAIN-DIVERGING",
+        TRAIN,
+        "train.diverging",
+        "The train loss climbed far above its minimum.",
+        priority=1000,
+    ),
+    ProblemRule(
+        "PRB-TRAIN-NO-PROGRESS",
+        TRAIN,
+        "train.no_progress",
+        "The train loss barely fell over the whole run.",
+        priority=1000,
+    ),
+    ProblemRule(
+        "PRB-TRAIN-AT-CHANCE",
+        TRAIN,
+        "train.at_chance",
+        "The train loss sits at the chance level ln C.",
+        priority=1000,
+    ),
+    ProblemRule(
+        "PRB-TRAIN-HIGH-FINAL",
+        TRAIN,
+        "train.high_final",
+        "The train loss ended far above what a fitted model reaches.",
+        priority=1000,
+    ),
+    ProblemRule(
+        "PRB-VAL-RISING",
+        VAL,
+        "val.rising",
+        "The val loss ended well above its minimum.",
+        priority=900,
+        after=(TRAIN,),
+    ),
+    ProblemRule(
+        "PRB-VAL-GAP",
+        VAL,
+        "val.gap",
+        "The val loss ended far above the train loss.",
+        priority=900,
+        after=(TRAIN,),
+    ),
+    ProblemRule(
+        "PRB-TEST-ABOVE-VAL",
+        TEST,
+        "test.above_val",
+        "The test loss is a multiple of the val loss.",
+        priority=800,
+        after=(TRAIN, VAL),
+    ),
+    ProblemRule(
+        "PRB-TEST-ABOVE-TRAIN",
+        TEST,
+        "test.above_train",
+        "Without a val split: the test loss is a multiple of the train loss.",
+        priority=800,
+        after=(TRAIN, VAL),
+    ),
 )

@@ -64,8 +64,9 @@ class Texts:
 
     def cause_remedies(self, cause: str, context: Mapping[str, Any]) -> list[str]:
         text = str(self._module(f"causes/{cause}.j2").remedies(_Attr(context)))
-        return [line.strip()[2:].strip() for line in text.splitlines()
-                if line.strip().startswith("- ")]
+        return [
+            line.strip()[2:].strip() for line in text.splitlines() if line.strip().startswith("- ")
+        ]
 
     def symptom(self, name: str, values: Mapping[str, Any]) -> str:
         macro = getattr(self._module("symptoms.j2"), name.replace(".", "_"))

@@ -15,107 +15,157 @@ class Thresholds(BaseModel):
 
     # ---- train loss
     no_progress_rel: float = Field(
-        0.12, description="train loss fell by less than this fraction of its start: no progress "
-        "(TheDeepChecker asks for >= 5 % per window; tuned for a whole run)")
+        0.12,
+        description="train loss fell by less than this fraction of its start: no progress "
+        "(TheDeepChecker asks for >= 5 % per window; tuned for a whole run)",
+    )
     at_chance_tol: float = Field(
-        0.04, description="final train loss within this fraction of ln C: the model outputs the "
-        "class prior (TheDeepChecker's initial-loss check, applied to the end)")
+        0.04,
+        description="final train loss within this fraction of ln C: the model outputs the "
+        "class prior (TheDeepChecker's initial-loss check, applied to the end)",
+    )
     high_final_vs_chance: float = Field(
-        0.3, description="final train loss above this fraction of ln C is far from fitted (tuned)")
+        0.3, description="final train loss above this fraction of ln C is far from fitted (tuned)"
+    )
     high_final_vs_start: float = Field(
-        0.5, description="without a chance level: final above this fraction of the start (tuned)")
+        0.5, description="without a chance level: final above this fraction of the start (tuned)"
+    )
     diverge_ratio: float = Field(
-        2.0, description="final level at least this multiple of the running minimum: diverging "
-        "(FIELD-NOTES: loss >= 2x its running minimum)")
+        2.0,
+        description="final level at least this multiple of the running minimum: diverging "
+        "(FIELD-NOTES: loss >= 2x its running minimum)",
+    )
     still_falling_log_drop: float = Field(
-        0.12, description="ln(loss) still falling by more than this across the last third (tuned)")
+        0.12, description="ln(loss) still falling by more than this across the last third (tuned)"
+    )
     saw_tooth_r2: float = Field(
-        0.12, description="epoch-phase R² above chance by this much: unshuffled saw-tooth (tuned)")
+        0.12, description="epoch-phase R² above chance by this much: unshuffled saw-tooth (tuned)"
+    )
     init_loss_vs_chance: float = Field(
-        3.0, description="first loss at least this multiple of ln C: bad init or input scale")
+        3.0, description="first loss at least this multiple of ln C: bad init or input scale"
+    )
     softmax_floor_tol: float = Field(
-        0.06, description="final loss within this fraction of ln(1+(C-1)/e): softmax fed to "
-        "cross-entropy (FIELD-NOTES: the floor is ~1.46 for 10 classes)")
+        0.06,
+        description="final loss within this fraction of ln(1+(C-1)/e): softmax fed to "
+        "cross-entropy (FIELD-NOTES: the floor is ~1.46 for 10 classes)",
+    )
     plateau_log_slope: float = Field(
-        0.06, description="|change of ln(loss)| over the last third below this: a plateau")
+        0.06, description="|change of ln(loss)| over the last third below this: a plateau"
+    )
     noisy_late: float = Field(
-        0.05, description="median |residual| in the second half above this fraction of the start "
-        "level: oscillating (tuned)")
+        0.05,
+        description="median |residual| in the second half above this fraction of the start "
+        "level: oscillating (tuned)",
+    )
     # ---- val / test
     val_rise_rel: float = Field(
-        0.08, description="val loss ended this fraction above its minimum: past the minimum "
-        "(SMD Overtraining uses a patience; tuned)")
+        0.08,
+        description="val loss ended this fraction above its minimum: past the minimum "
+        "(SMD Overtraining uses a patience; tuned)",
+    )
     val_rise_abs_vs_ref: float = Field(
-        0.02, description="... and by at least this fraction of the reference level")
+        0.02, description="... and by at least this fraction of the reference level"
+    )
     gap_vs_ref: float = Field(
-        0.15, description="val - train above this fraction of the reference level: a "
-        "generalisation gap (SMD's (val-train)/train > 0.1 fires on every fitted model)")
+        0.15,
+        description="val - train above this fraction of the reference level: a "
+        "generalisation gap (SMD's (val-train)/train > 0.1 fires on every fitted model)",
+    )
     test_vs_val_ratio: float = Field(
-        2.5, description="test loss at least this multiple of val loss (tuned)")
+        2.5, description="test loss at least this multiple of val loss (tuned)"
+    )
     test_vs_val_abs: float = Field(
-        0.25, description="... and above val by at least this fraction of the reference level")
+        0.25, description="... and above val by at least this fraction of the reference level"
+    )
     # ---- gradients and updates
     vanishing_ratio: float = Field(
-        1e-3, description="first/last layer gradient norm below this: vanishing (AUTOTRAINER)")
+        1e-3, description="first/last layer gradient norm below this: vanishing (AUTOTRAINER)"
+    )
     exploding_ratio: float = Field(
-        70.0, description="first/last layer gradient norm above this: exploding (AUTOTRAINER)")
+        70.0, description="first/last layer gradient norm above this: exploding (AUTOTRAINER)"
+    )
     exploding_growth_decades: float = Field(
-        2.0, description="total gradient norm grew by this many decades over the run")
+        2.0, description="total gradient norm grew by this many decades over the run"
+    )
     dead_fraction: float = Field(
-        0.5, description="ReLU layer with more than this fraction of dead units (SMD DeadRelu)")
+        0.5, description="ReLU layer with more than this fraction of dead units (SMD DeadRelu)"
+    )
     saturated_fraction: float = Field(
-        0.5, description="sigmoid/tanh layer with more than this fraction saturated "
-        "(DeepDiagnosis)")
+        0.5, description="sigmoid/tanh layer with more than this fraction saturated (DeepDiagnosis)"
+    )
     update_ratio_high: float = Field(
-        0.05, description="median update/weight ratio above this: steps too large "
-        "(Karpathy's ~1e-3 healthy; DeepDiagnosis flags 1e-3 x 100 = 0.1)")
+        0.05,
+        description="median update/weight ratio above this: steps too large "
+        "(Karpathy's ~1e-3 healthy; DeepDiagnosis flags 1e-3 x 100 = 0.1)",
+    )
     update_ratio_low: float = Field(
-        1e-4, description="largest layer's median update/weight ratio below this: steps too "
-        "small (1e-3 / 10; DeepDiagnosis flags 1e-3 / 100)")
+        1e-4,
+        description="largest layer's median update/weight ratio below this: steps too "
+        "small (1e-3 / 10; DeepDiagnosis flags 1e-3 / 100)",
+    )
     init_scale_low: float = Field(
-        0.05, description="init std x sqrt(fan_in) below this: weights start too small "
-        "(He gives 1.41, LeCun/PyTorch default 0.58)")
+        0.05,
+        description="init std x sqrt(fan_in) below this: weights start too small "
+        "(He gives 1.41, LeCun/PyTorch default 0.58)",
+    )
     init_scale_high: float = Field(
-        10.0, description="init std x sqrt(fan_in) above this: weights start too large")
+        10.0, description="init std x sqrt(fan_in) above this: weights start too large"
+    )
     weight_shrink: float = Field(
-        0.3, description="total weight norm ended below this fraction of its start: decay wins")
+        0.3, description="total weight norm ended below this fraction of its start: decay wins"
+    )
     # ---- config
     lr_high_sgd: float = Field(0.5, description="SGD learning rate above this is suspicious")
     lr_high_adaptive: float = Field(
-        0.01, description="Adam-family learning rate above this is suspicious (default 1e-3)")
+        0.01, description="Adam-family learning rate above this is suspicious (default 1e-3)"
+    )
     lr_low_sgd: float = Field(1e-3, description="SGD learning rate below this is suspicious")
     lr_low_adaptive: float = Field(1e-5, description="Adam-family rate below this is suspicious")
     weight_decay_high: float = Field(
-        0.05, description="coupled L2 / weight decay above this (typical 1e-4 .. 1e-2)")
+        0.05, description="coupled L2 / weight decay above this (typical 1e-4 .. 1e-2)"
+    )
     dropout_high: float = Field(0.5, description="dropout above this (UMLAUT flags > 0.5)")
     batch_tiny: int = Field(4, description="batch size at or below this (seed: 8 .. 32 typical)")
     batch_huge_fraction: float = Field(
-        0.25, description="batch size above this fraction of the training set")
+        0.25, description="batch size above this fraction of the training set"
+    )
     few_epochs: int = Field(3, description="this many epochs or fewer")
     deep_saturating_depth: int = Field(
-        5, description="sigmoid/tanh hidden layers in a feed-forward net this deep")
+        5, description="sigmoid/tanh hidden layers in a feed-forward net this deep"
+    )
     params_per_sample: float = Field(
-        20.0, description="parameters per training sample above this: room to memorise")
+        20.0, description="parameters per training sample above this: room to memorise"
+    )
     # ---- data
     feature_scale_spread: float = Field(
-        100.0, description="95th/5th percentile of feature std above this: un-normalised "
-        "(seed item 11: km vs cm)")
+        100.0,
+        description="95th/5th percentile of feature std above this: un-normalised "
+        "(seed item 11: km vs cm)",
+    )
     input_abs_max: float = Field(
-        100.0, description="inputs beyond +-this: un-normalised (DeepDiagnosis expects [-1, 1])")
+        100.0, description="inputs beyond +-this: un-normalised (DeepDiagnosis expects [-1, 1])"
+    )
     input_abs_mean: float = Field(
-        10.0, description="a feature mean beyond +-this: un-centred (SMD flags |mean| > 0.2 "
-        "for images; tabular data needs more room)")
+        10.0,
+        description="a feature mean beyond +-this: un-centred (SMD flags |mean| > 0.2 "
+        "for images; tabular data needs more room)",
+    )
     class_ratio: float = Field(
-        0.1, description="smallest/largest class count below this: imbalanced (SMD, 1:10)")
+        0.1, description="smallest/largest class count below this: imbalanced (SMD, 1:10)"
+    )
     ordered_batches: float = Field(
-        0.3, description="fraction of single-class batches above this: data ordered by label")
+        0.3, description="fraction of single-class batches above this: data ordered by label"
+    )
     test_mean_shift: float = Field(
-        0.5, description="mean |test - train| feature mean, in pooled std, above this: shift")
+        0.5, description="mean |test - train| feature mean, in pooled std, above this: shift"
+    )
     test_std_ratio: float = Field(
-        1.3, description="median test/train feature std above this: noisier test inputs")
+        1.3, description="median test/train feature std above this: noisier test inputs"
+    )
     # ---- reporting
     min_confidence: float = Field(
-        0.15, description="findings below this confidence are not reported")
+        0.15, description="findings below this confidence are not reported"
+    )
 
 
 DEFAULT_THRESHOLDS = Thresholds()

@@ -21,12 +21,29 @@ PROBLEM_ORDER: tuple[ProblemId, ...] = (
 )
 
 CAUSE_IDS: tuple[str, ...] = (
-    "model_structure", "weight_initialization", "over_regularization", "activation_function",
-    "loss_function", "learning_rate_too_high", "learning_rate_too_low", "optimizer_choice",
-    "insufficient_training", "vanishing_gradients", "exploding_gradients", "dead_relu",
-    "gradient_bug", "batch_size_too_large", "batch_size_too_small", "data_not_shuffled",
-    "noisy_data", "class_imbalance", "data_not_normalized", "feature_selection",
-    "overfitting", "distribution_shift", "test_noise",
+    "model_structure",
+    "weight_initialization",
+    "over_regularization",
+    "activation_function",
+    "loss_function",
+    "learning_rate_too_high",
+    "learning_rate_too_low",
+    "optimizer_choice",
+    "insufficient_training",
+    "vanishing_gradients",
+    "exploding_gradients",
+    "dead_relu",
+    "gradient_bug",
+    "batch_size_too_large",
+    "batch_size_too_small",
+    "data_not_shuffled",
+    "noisy_data",
+    "class_imbalance",
+    "data_not_normalized",
+    "feature_selection",
+    "overfitting",
+    "distribution_shift",
+    "test_noise",
 )
 
 
@@ -53,9 +70,9 @@ class RuleUnit:
 class CauseUnit:
     id: str
     problem: ProblemId
-    reference: str               # the seed article section it comes from
+    reference: str  # the seed article section it comes from
     rules: tuple[RuleUnit, ...]
-    rank: int                    # the article's order; breaks ties between equal confidences
+    rank: int  # the article's order; breaks ties between equal confidences
 
 
 @dataclass(frozen=True)

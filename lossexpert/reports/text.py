@@ -19,8 +19,14 @@ def render_markup(d: Diagnosis) -> str:
 
 def render_text(d: Diagnosis, *, width: int = 100, color: bool = False) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system="standard" if color else None,
-                      force_terminal=color, highlight=False, emoji=False)
+    console = Console(
+        file=buffer,
+        width=width,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        highlight=False,
+        emoji=False,
+    )
     console.print(render_markup(d), end="", soft_wrap=False)
     return buffer.getvalue()
 

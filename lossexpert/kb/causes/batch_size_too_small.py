@@ -14,8 +14,7 @@ CAUSE = CauseUnit(
             cf=0.55,
             priority=550,
             description=(
-                "Tiny batches give noisy gradients: the late phase wobbles instead of "
-                "converging."
+                "Tiny batches give noisy gradients: the late phase wobbles instead of converging."
             ),
         ),
         RuleUnit(

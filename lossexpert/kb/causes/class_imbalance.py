@@ -24,8 +24,7 @@ CAUSE = CauseUnit(
             cf=0.2,
             priority=450,
             description=(
-                "The loss plateaued, as it does once the model predicts the majority "
-                "prior."
+                "The loss plateaued, as it does once the model predicts the majority prior."
             ),
         ),
     ),

@@ -24,8 +24,7 @@ CAUSE = CauseUnit(
             cf=-0.6,
             priority=400,
             description=(
-                "The units output zero because every weight is zero, not because they "
-                "died."
+                "The units output zero because every weight is zero, not because they died."
             ),
         ),
     ),

@@ -45,8 +45,7 @@ CAUSE = CauseUnit(
             cf=0.3,
             priority=500,
             description=(
-                "The loss plateaued high under strong decay: the curve confirms the "
-                "config."
+                "The loss plateaued high under strong decay: the curve confirms the config."
             ),
         ),
     ),
