@@ -193,6 +193,13 @@ class DataStats(_Strict):
     # Fraction of consecutive training batches whose labels are all one class: ~0 when shuffled.
     ordered_batch_fraction: Annotated[float, Field(ge=0, le=1)] | None = None
 
+    @model_validator(mode="after")
+    def _features_aligned(self) -> DataStats:
+        mean, std = self.feature_mean, self.feature_std
+        if mean is not None and std is not None and len(mean) != len(std):
+            raise ValueError(f"feature_mean has {len(mean)} entries but feature_std has {len(std)}")
+        return self
+
 
 class Run(BaseModel):
     """One recorded training run: the contract between collectors and everything after them."""

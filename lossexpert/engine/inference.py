@@ -129,15 +129,14 @@ def infer(symptoms: Iterable[Symptom]) -> Inference:
 
 
 def combine(factors: Iterable[float]) -> float:
-    """MYCIN certainty-factor combination: agreeing evidence accumulates, contrary evidence
-    subtracts, and the result stays in [-1, 1] whatever the order."""
-    total = 0.0
+    """Certainty-factor combination (MYCIN/EMYCIN): agreeing evidence accumulates as
+    ``a + b(1 - a)``; the supporting and contrary totals then meet as
+    ``(for - against) / (1 - min(for, against))``. Bounded in [-1, 1] and order-free."""
+    support = against = 0.0
     for cf in factors:
-        if total >= 0 and cf >= 0:
-            total = total + cf * (1 - total)
-        elif total < 0 and cf < 0:
-            total = total + cf * (1 + total)
+        if cf >= 0:
+            support += cf * (1 - support)
         else:
-            denom = 1 - min(abs(total), abs(cf))
-            total = (total + cf) / denom if denom > 0 else 0.0
-    return max(-1.0, min(1.0, total))
+            against += -cf * (1 - against)
+    denom = 1 - min(support, against)
+    return 0.0 if denom <= 0 else max(-1.0, min(1.0, (support - against) / denom))
