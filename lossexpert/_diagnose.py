@@ -14,6 +14,7 @@ from lossexpert._version import __version__
 from lossexpert.collectors.runfile import LoadedRun, RunSource, load_run
 from lossexpert.diagnosis import (
     Diagnosis,
+    Event,
     Evidence,
     Finding,
     MissingFact,
@@ -23,7 +24,7 @@ from lossexpert.diagnosis import (
     RunInfo,
 )
 from lossexpert.engine.inference import Inference, Support, combine, infer
-from lossexpert.engine.symptoms import Symptom, extract
+from lossexpert.engine.symptoms import Findings, Symptom, extract
 from lossexpert.kb import DEFAULT_THRESHOLDS, Thresholds, knowledge_base
 from lossexpert.kb.texts import Texts, texts
 from lossexpert.runformat import Config, Run
@@ -50,7 +51,8 @@ def diagnose(
     view = _restrict(loaded.run, set(evidence))
     found = extract(view, th)
     result = infer(found.symptoms)
-    return _assemble(loaded, view, found.symptoms, found.missing, result, th, words, found.context)
+    diagnosis = _assemble(loaded, view, found, result, th, words)
+    return diagnosis.attach_run(view)
 
 
 def _thresholds(value: Thresholds | Mapping[str, Any] | None) -> Thresholds:
@@ -107,14 +109,13 @@ def _remedy_context(
 def _assemble(
     loaded: LoadedRun,
     run: Run,
-    symptoms: list[Symptom],
-    missing: list[str],
+    found: Findings,
     result: Inference,
     th: Thresholds,
     words: Texts,
-    context: Mapping[str, Any],
 ) -> Diagnosis:
     kb = knowledge_base()
+    symptoms, missing, context = found.symptoms, found.missing, found.context
     by_cause: dict[str, list[Support]] = defaultdict(list)
     for support in result.supports:
         by_cause[support.cause.id].append(support)
@@ -209,7 +210,31 @@ def _assemble(
         not_fired=not_fired,
         missing=[MissingFact(key=k, text=words.missing(k)) for k in missing],
         warnings=list(loaded.warnings),
+        events=[
+            Event(kind=e.kind, split=e.split, step=e.step, value=e.value) for e in found.events
+        ],
+        config=_flat_config(run),
     )
+
+
+def _flat_config(run: Run) -> dict[str, Any]:
+    """The config as dotted keys -> scalars, for the report's table."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, list):
+            if len(value) > 12:
+                flat[prefix] = f"[{len(value)} values]"
+            else:
+                flat[prefix] = ", ".join(str(v) for v in value)
+        elif value is not None:
+            flat[prefix] = value if isinstance(value, int | float | str | bool) else str(value)
+
+    walk("", run.config.model_dump(exclude_none=True))
+    return {k: v for k, v in flat.items() if v != ""}
 
 
 def _unique(symptoms: Iterable[Symptom]) -> list[Symptom]:

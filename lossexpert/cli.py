@@ -34,6 +34,7 @@ class Format(str, Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 class RulesFormat(str, Enum):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
+
+from lossexpert.runformat import Run
 
 Scalar = int | float | str | bool
-OutputFormat = Literal["text", "json", "markdown"]
+OutputFormat = Literal["text", "json", "markdown", "html"]
 DIAGNOSIS_FORMAT = "lossexpert.diagnosis/1"
 
 
@@ -59,6 +61,15 @@ class RuleNotFired(BaseModel):
     description: str
 
 
+class Event(BaseModel):
+    """A point worth marking on a plot (first non-finite loss, plateau onset, val minimum...)."""
+
+    kind: str
+    split: str | None = None
+    step: int | None = None
+    value: float | None = None
+
+
 class MissingFact(BaseModel):
     key: str
     text: str
@@ -86,6 +97,14 @@ class Diagnosis(BaseModel):
     not_fired: list[RuleNotFired]
     missing: list[MissingFact]
     warnings: list[str]
+    events: list[Event] = Field(default_factory=list)
+    config: dict[str, Scalar | None] = Field(default_factory=dict)
+    # The run as the diagnosis saw it, for the HTML report's plots; not serialised.
+    _run: Run | None = PrivateAttr(default=None)
+
+    def attach_run(self, run: Run) -> Diagnosis:
+        self._run = run
+        return self
 
     @property
     def top(self) -> Finding | None:
@@ -104,7 +123,15 @@ class Diagnosis(BaseModel):
 
         return render_markdown(self)
 
+    def to_html(self, run: Run | None = None) -> str:
+        """A self-contained HTML report (inline CSS and SVG plots, no scripts, no requests)."""
+        from lossexpert.reports.html import render_html
+
+        return render_html(self, run if run is not None else self._run)
+
     def render(self, fmt: OutputFormat) -> str:
+        if fmt == "html":
+            return self.to_html()
         if fmt == "json":
             return self.to_json()
         if fmt == "markdown":

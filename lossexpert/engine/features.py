@@ -115,6 +115,8 @@ class CurveSummary:
     spikes: int  # points far above the local median
     nonfinite_step: int | None
     last_step: int
+    min_step: int  # step of the lowest bin median (for plots and reports)
+    plateau_step: int  # step where the plateau starts
 
 
 def summarize(series: Series) -> CurveSummary | None:
@@ -158,7 +160,16 @@ def summarize(series: Series) -> CurveSummary | None:
         spikes=spikes,
         nonfinite_step=None if nf is None else nf[0],
         last_step=int(series.steps[-1]),
+        min_step=_step_at(series, (imin + 0.5) / nb),
+        plateau_step=_step_at(series, onset),
     )
+
+
+def _step_at(series: Series, fraction: float) -> int:
+    """The step at a fraction of the way through the curve's finite points."""
+    steps = series.steps[np.isfinite(series.values)]
+    i = min(steps.size - 1, max(0, int(fraction * steps.size)))
+    return int(steps[i])
 
 
 def epoch_phase_r2(values: FloatArray, period: int) -> tuple[float, float] | None:

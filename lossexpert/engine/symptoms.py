@@ -66,6 +66,16 @@ class Symptom:
     values: Mapping[str, Scalar] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Event:
+    """A point worth marking on a plot: where the loss went NaN, a plateau began, ..."""
+
+    kind: Literal["nonfinite", "plateau_onset", "val_minimum", "chance_level"]
+    split: str | None
+    step: int | None
+    value: float | None
+
+
 @dataclass
 class Findings:
     """What the feature pass produced: symptoms, plus what it could not look at."""
@@ -73,6 +83,10 @@ class Findings:
     symptoms: list[Symptom] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     context: dict[str, Scalar] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+    def has(self, name: str) -> bool:
+        return any(s.name == name for s in self.symptoms)
 
     def add(self, name: str, source: Source, strength: float, **values: Scalar | None) -> None:
         if any(s.name == name for s in self.symptoms):
@@ -136,6 +150,7 @@ def extract(run: Run, th: Thresholds) -> Findings:
     chance = chance_level(run)
     if chance is not None:
         out.context["chance"] = round(chance, 4)
+        out.events.append(Event("chance_level", None, None, round(chance, 4)))
     summaries: dict[str, F.CurveSummary | None] = {
         split: F.summarize(F.to_series(curve)) for split, curve in run.curves.items()
     }
@@ -159,9 +174,20 @@ def extract(run: Run, th: Thresholds) -> Findings:
         _data_symptoms(run, th, out)
     else:
         out.missing.append("data")
+    _events(summaries, out)
     if not run.config.model_fields_set:
         out.missing.append("config")
     return out
+
+
+def _events(summaries: Mapping[str, F.CurveSummary | None], out: Findings) -> None:
+    tr, va = summaries.get("train"), summaries.get("val")
+    if tr is not None and tr.nonfinite_step is not None:
+        out.events.append(Event("nonfinite", "train", tr.nonfinite_step, None))
+    if tr is not None and (out.has("train.plateau") or out.has("train.at_chance")):
+        out.events.append(Event("plateau_onset", "train", tr.plateau_step, tr.final))
+    if va is not None and (out.has("val.rising") or out.has("val.gap")):
+        out.events.append(Event("val_minimum", "val", va.min_step, va.minimum))
 
 
 def _train_symptoms(

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "zh")
 
 
 def format_number(x: Any) -> str:
@@ -27,7 +27,9 @@ def format_number(x: Any) -> str:
         return "0"
     ax = abs(x)
     if ax >= 1e5 or ax < 1e-3:
-        return f"{x:.2e}".replace("e-0", "e-").replace("e+0", "e+")
+        mantissa, exponent = f"{x:.2e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exponent)}"
     if isinstance(x, int) or float(x).is_integer():
         return str(int(x))
     return f"{x:.3g}"

@@ -14,7 +14,8 @@ def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("lossexpert.reports", "templates"),
         undefined=StrictUndefined,
-        autoescape=select_autoescape(["html", "htm", "xml", "svg"]),
+        # Every HTML/SVG template is autoescaped (matched on "<name>.html.j2" / ".svg.j2").
+        autoescape=select_autoescape(["html.j2", "svg.j2"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -7,11 +7,13 @@ import re
 from lossexpert.diagnosis import Diagnosis
 from lossexpert.reports._env import environment
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 
 def escape_markdown(text: object) -> str:
+    """One line of inert text: HTML entities for & < >, backslashes for Markdown syntax."""
     line = " ".join(str(text).split())
+    line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", line)
 
 
