@@ -4,11 +4,13 @@ Public surface::
 
     diagnose(run, *, lang="en", thresholds=None, evidence=...) -> Diagnosis
     load_run(source) -> LoadedRun
+    watch(model, optimizer, path, ...) -> Watch   (imports torch only when called)
     Run, Diagnosis, Finding, Thresholds and the error types
 """
 
 from lossexpert._diagnose import diagnose
 from lossexpert._version import __version__
+from lossexpert._watch import watch
 from lossexpert.collectors.runfile import LoadedRun, load_run
 from lossexpert.diagnosis import Diagnosis, Evidence, Finding, Problem
 from lossexpert.errors import (
@@ -39,4 +41,5 @@ __all__ = [
     "__version__",
     "diagnose",
     "load_run",
+    "watch",
 ]

@@ -59,7 +59,7 @@ def _emit(text: str, output: Path | None) -> None:
 
 @app.command()
 def explain(
-    run: Annotated[Path, typer.Argument(help="A run file (.json).", show_default=False)],
+    run: Annotated[Path, typer.Argument(help="A run file (.json or .jsonl).", show_default=False)],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of the explanation.")] = "en",
@@ -88,7 +88,7 @@ def explain(
 
 @app.command()
 def validate(
-    run: Annotated[Path, typer.Argument(help="A run file (.json).", show_default=False)],
+    run: Annotated[Path, typer.Argument(help="A run file (.json or .jsonl).", show_default=False)],
 ) -> None:
     """Check that a file is a readable run; print what it holds."""
     from lossexpert.collectors.runfile import load_run
@@ -105,6 +105,31 @@ def validate(
         f"{printable(str(run))}: valid {r.format}; curves: {curves}; layers: {len(r.layers)}; "
         f"data splits: {', '.join(r.data) or 'none'}\n"
     )
+
+
+@app.command()
+def convert(
+    source: Annotated[Path, typer.Argument(help="A run (.json or .jsonl).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Target: .json or .jsonl.")],
+) -> None:
+    """Convert a run between the JSON and JSON Lines forms (by the output's suffix)."""
+    from lossexpert.collectors.jsonl import run_to_records
+    from lossexpert.collectors.runfile import load_run
+
+    try:
+        loaded = load_run(source)
+    except LossexpertError as err:
+        _fail(str(err))
+    for warning in loaded.warnings:
+        sys.stderr.write(f"lossexpert: warning: {printable(warning, limit=600)}\n")
+    data = loaded.run.model_dump(mode="json", exclude_none=True)
+    if output.suffix.lower() in (".jsonl", ".ndjson"):
+        text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in run_to_records(data))
+    elif output.suffix.lower() == ".json":
+        text = json.dumps(data, separators=(",", ":")) + "\n"
+    else:
+        _fail(f"{output}: output must end in .json or .jsonl")
+    _emit(text, output)
 
 
 @app.command()

@@ -18,13 +18,23 @@ import lossexpert
 from tests.conftest import example
 from tests.test_html import hostile_run
 
-CHROMIUM = os.environ.get("LOSSEXPERT_CHROMIUM") or shutil.which("chromium") or shutil.which(
-    "chromium-browser")
+CHROMIUM = (
+    os.environ.get("LOSSEXPERT_CHROMIUM")
+    or shutil.which("chromium")
+    or shutil.which("chromium-browser")
+)
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine")
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +45,14 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def open_report(browser: Any, html: str, tmp_path: Path, name: str,
-                javascript: bool = True) -> tuple[Any, list[str], list[str]]:
+def open_report(
+    browser: Any, html: str, tmp_path: Path, name: str, javascript: bool = True
+) -> tuple[Any, list[str], list[str]]:
     path = tmp_path / f"{name}.html"
     path.write_text(html, encoding="utf-8")
-    context = browser.new_context(viewport={"width": 1100, "height": 1400},
-                                  java_script_enabled=javascript)
+    context = browser.new_context(
+        viewport={"width": 1100, "height": 1400}, java_script_enabled=javascript
+    )
     page = context.new_page()
     errors: list[str] = []
     requests: list[str] = []
@@ -52,12 +64,15 @@ def open_report(browser: Any, html: str, tmp_path: Path, name: str,
     return page, errors, [u for u in requests if u != path.as_uri()]
 
 
-@pytest.mark.parametrize(("name", "lang"), [
-    ("healthy_digits_mlp", "en"),
-    ("lr_too_high", "en"),
-    ("overfitting_small_data", "en"),
-    ("overfitting_small_data", "zh"),
-])
+@pytest.mark.parametrize(
+    ("name", "lang"),
+    [
+        ("healthy_digits_mlp", "en"),
+        ("lr_too_high", "en"),
+        ("overfitting_small_data", "en"),
+        ("overfitting_small_data", "zh"),
+    ],
+)
 def test_report_in_chromium(browser: Any, tmp_path: Path, name: str, lang: str) -> None:
     html = lossexpert.diagnose(example(name), lang=lang).to_html()
     page, errors, requests = open_report(browser, html, tmp_path, f"{name}-{lang}")
@@ -88,6 +103,6 @@ def test_injected_payloads_do_not_run(browser: Any, tmp_path: Path) -> None:
     html = lossexpert.diagnose(hostile_run()).to_html()
     page, errors, requests = open_report(browser, html, tmp_path, "hostile")
     assert page.evaluate("() => window.__pwned") is None
-    assert requests == []
+    assert requests == [] and errors == []
     assert "<script>window.__pwned=1</script>" in page.locator("header h1").inner_text()
     assert page.locator("body").is_visible()

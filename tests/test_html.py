@@ -11,8 +11,9 @@ import pytest
 import lossexpert
 from tests.conftest import example, example_dict, run_cli
 
-RESOURCE_REF = re.compile(r"""(?:src|href|action|xlink:href)\s*=\s*["']?\s*(?:https?:)?//|url\(|@import""",
-                          re.I)
+RESOURCE_REF = re.compile(
+    r"""(?:src|href|action|xlink:href)\s*=\s*["']?\s*(?:https?:)?//|url\(|@import""", re.I
+)
 PAYLOADS = [
     "<script>window.__pwned=1</script>",
     '"><img src=x onerror="window.__pwned=1">',
@@ -35,8 +36,14 @@ def hostile_run() -> dict[str, object]:
 
 def test_html_command_writes_a_self_contained_file(tmp_path: Path) -> None:
     target = tmp_path / "report.html"
-    out = run_cli("explain", str(example("overfitting_small_data")), "--format", "html",
-                  "--output", str(target))
+    out = run_cli(
+        "explain",
+        str(example("overfitting_small_data")),
+        "--format",
+        "html",
+        "--output",
+        str(target),
+    )
     assert out.returncode == 0, out.stderr
     html = target.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")

@@ -23,8 +23,9 @@ def _names(path: Path) -> set[str]:
     source = path.read_text(encoding="utf-8")
     tree = Environment().parse(source)
     found = {m.name for m in tree.find_all(nodes.Macro)}
-    found |= {a.target.name for a in tree.find_all(nodes.Assign)
-              if isinstance(a.target, nodes.Name)}
+    found |= {
+        a.target.name for a in tree.find_all(nodes.Assign) if isinstance(a.target, nodes.Name)
+    }
     found |= {f"key:{k}" for k in re.findall(r'^\s*"([A-Za-z_.]+)":', source, re.M)}
     return found
 
@@ -35,7 +36,9 @@ def test_languages_are_english_and_chinese() -> None:
 
 @pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
 def test_kb_template_sets_cover_the_same_keys(lang: str) -> None:
-    en_files = sorted(p.relative_to(KB_TEMPLATES / "en") for p in (KB_TEMPLATES / "en").rglob("*.j2"))
+    en_files = sorted(
+        p.relative_to(KB_TEMPLATES / "en") for p in (KB_TEMPLATES / "en").rglob("*.j2")
+    )
     other = sorted(p.relative_to(KB_TEMPLATES / lang) for p in (KB_TEMPLATES / lang).rglob("*.j2"))
     assert en_files == other
     for rel in en_files:
@@ -80,7 +83,9 @@ def test_cli_lang_option(tmp_path: Path) -> None:
 
     for fmt in ("text", "markdown", "json", "html"):
         target = tmp_path / f"out.{fmt}"
-        out = run_cli("explain", str(EXAMPLES[0]), "--lang", "zh", "--format", fmt, "-o", str(target))
+        out = run_cli(
+            "explain", str(EXAMPLES[0]), "--lang", "zh", "--format", fmt, "-o", str(target)
+        )
         assert out.returncode == 0, out.stderr
         assert CJK.search(target.read_text(encoding="utf-8"))
     bad = run_cli("explain", str(EXAMPLES[0]), "--lang", "fr")

@@ -48,12 +48,7 @@ def _json_constant(name: str) -> float:
 
 
 def parse_json_bytes(data: bytes, source: str) -> Any:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise RunParseError(source, "", f"not UTF-8 text (byte {err.start})") from None
-    if not text.strip():
-        raise RunParseError(source, "", "the file is empty")
+    text = decode_text(data, source)
     try:
         return json.loads(text, parse_constant=_json_constant)
     except json.JSONDecodeError as err:
@@ -64,7 +59,7 @@ def parse_json_bytes(data: bytes, source: str) -> Any:
         raise RunParseError(source, "", "JSON nested too deeply") from None
 
 
-def read_json_file(path: Path) -> Any:
+def read_file_bytes(path: Path) -> bytes:
     source = str(path)
     try:
         size = path.stat().st_size
@@ -80,10 +75,39 @@ def read_json_file(path: Path) -> Any:
             source, "", f"file is {size} bytes, above the {limit}-byte limit (LOSSEXPERT_MAX_BYTES)"
         )
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as err:
         raise RunNotFoundError(source, "", f"cannot read: {err.strerror}") from None
-    return parse_json_bytes(data, source)
+
+
+def decode_text(data: bytes, source: str) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise RunParseError(source, "", f"not UTF-8 text (byte {err.start})") from None
+    if not text.strip():
+        raise RunParseError(source, "", "the file is empty")
+    return text
+
+
+def is_jsonl(path: Path, data: bytes) -> bool:
+    """By suffix, or by content: a first line that is a complete header record."""
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        return True
+    first = data.lstrip()[:4096].split(b"\n", 1)
+    return len(first) == 2 and b'"type"' in first[0] and b'"header"' in first[0]
+
+
+def read_run_file(path: Path) -> LoadedRun:
+    from lossexpert.collectors.jsonl import read_jsonl_text
+
+    source = str(path)
+    data = read_file_bytes(path)
+    if is_jsonl(path, data):
+        obj, warnings = read_jsonl_text(decode_text(data, source), source)
+        loaded = validate_run(obj, source)
+        return LoadedRun(loaded.run, loaded.source, warnings + loaded.warnings)
+    return validate_run(parse_json_bytes(data, source), source)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -118,7 +142,7 @@ def _loaded(run: Run, source: str) -> LoadedRun:
 
 
 def load_run(source: RunSource) -> LoadedRun:
-    """Read and validate a run from a path, a dict or a ``Run``.
+    """Read and validate a run from a path (``.json`` or ``.jsonl``), a dict or a ``Run``.
 
     Raises ``RunInputError`` (one line: file, field path, what is wrong) for anything that is
     not a readable run. Never raises anything else for bad input.
@@ -128,6 +152,5 @@ def load_run(source: RunSource) -> LoadedRun:
     if isinstance(source, dict):
         return validate_run(source, "<dict>")
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        return validate_run(read_json_file(path), str(path))
+        return read_run_file(Path(source))
     raise RunInputError("<input>", "", f"cannot read a run from a {type(source).__name__}")

@@ -1,0 +1,263 @@
+"""The run as append-only JSON Lines (``.jsonl``): what a live collector writes.
+
+One record per line, each an object with a ``type``:
+
+- ``header``: ``{"type": "header", "format": "lossexpert.run/1", "run": {...}, "config": {...}}``
+  (first line; later ``config`` records are merged into it, e.g. what the collector learns from
+  the first batches);
+- ``loss``: ``{"type": "loss", "split": "train", "step": 12, "epoch": 0.4, "value": 2.1,
+  "metrics": {"accuracy": 0.3}}``;
+- ``layer_info``: ``{"type": "layer_info", "layers": [{"name", "type", "activation", "fan_in",
+  "init_weight_std", "init_weight_mean"}]}``;
+- ``layers``: ``{"type": "layers", "step": 40, "stats": {"fc1": {"grad_norm": ..., ...}}}``;
+- ``lr``: ``{"type": "lr", "step": 40, "value": 0.001}``;
+- ``data``: ``{"type": "data", "split": "train", "stats": {...DataStats}}``;
+- ``event``: ``{"type": "event", "kind": "amp_skipped_step", "step": 41}``;
+- ``end``: ``{"type": "end", "steps": 1000}`` on a clean close.
+
+A process killed mid-write leaves a torn last line: it is ignored with a warning, and every
+complete line before it still reads back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from lossexpert.collectors.runfile import _json_constant
+from lossexpert.errors import RunParseError, RunSchemaError
+from lossexpert.runformat import FORMAT_ID, SERIES_FIELDS
+
+
+class JsonlWriter:
+    """Append records to a ``.jsonl`` file; flush every ``flush_records`` records or
+    ``flush_seconds`` seconds, fsync on close. Thread-safe."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, flush_records: int = 200, flush_seconds: float = 5.0
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._last_flush = time.monotonic()
+        self.flush_records = flush_records
+        self.flush_seconds = flush_seconds
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, separators=(",", ":"), allow_nan=True)
+        with self._lock:
+            if self._file is None:
+                return
+            self._file.write(line + "\n")
+            self._pending += 1
+            now = time.monotonic()
+            if self._pending >= self.flush_records or now - self._last_flush >= self.flush_seconds:
+                self._file.flush()
+                self._pending = 0
+                self._last_flush = now
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is None:
+                return
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+
+
+def read_jsonl_text(text: str, source: str) -> tuple[dict[str, Any], list[str]]:
+    """Assemble the run dict from JSON Lines text; returns (run dict, warnings)."""
+    warnings: list[str] = []
+    lines = text.splitlines()
+    records: list[tuple[int, dict[str, Any]]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, parse_constant=_json_constant)
+        except (json.JSONDecodeError, RecursionError) as err:
+            is_last = all(not rest.strip() for rest in lines[number:])
+            if is_last and not text.endswith("\n"):
+                warnings.append(
+                    f"{source}: line {number}: torn last line ignored (the writer was interrupted)"
+                )
+                break
+            msg = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
+            raise RunParseError(source, f"line {number}", f"not valid JSON: {msg}") from None
+        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+            raise RunSchemaError(
+                source, f"line {number}", "each line must be an object with a string 'type'"
+            )
+        records.append((number, record))
+    if not records:
+        raise RunParseError(source, "", "the file holds no records")
+    return _assemble(records, source), warnings
+
+
+def _assemble(records: list[tuple[int, dict[str, Any]]], source: str) -> dict[str, Any]:
+    run: dict[str, Any] = {
+        "format": FORMAT_ID,
+        "run": {},
+        "config": {},
+        "curves": {},
+        "layers": [],
+        "data": {},
+    }
+    layer_info: dict[str, dict[str, Any]] = {}
+    layer_rows: dict[str, dict[str, list[Any]]] = {}
+    lr_steps: list[Any] = []
+    lr_values: list[Any] = []
+    first_number, first = records[0]
+    if first.get("type") != "header":
+        raise RunSchemaError(
+            source,
+            f"line {first_number}",
+            'the first record must be the header ({"type": "header", ...})',
+        )
+    for number, record in records:
+        kind = record["type"]
+        where = f"line {number}"
+        try:
+            if kind == "header":
+                if "format" in record:
+                    run["format"] = record["format"]
+                run["run"].update(_mapping(record.get("run", {}), "run"))
+                run["config"].update(_mapping(record.get("config", {}), "config"))
+            elif kind == "config":
+                _merge(run["config"], _mapping(record.get("config", {}), "config"))
+            elif kind == "loss":
+                split = record["split"]
+                curve = run["curves"].setdefault(
+                    split, {"step": [], "epoch": [], "loss": [], "metrics": {}}
+                )
+                n = len(curve["loss"])
+                curve["step"].append(record.get("step", n))
+                curve["epoch"].append(record.get("epoch"))
+                curve["loss"].append(record["value"])
+                for name, value in _mapping(record.get("metrics", {}), "metrics").items():
+                    column = curve["metrics"].setdefault(name, [None] * n)
+                    column.append(value)
+                for column in curve["metrics"].values():
+                    if len(column) < n + 1:
+                        column.append(None)
+            elif kind == "layer_info":
+                for info in record["layers"]:
+                    layer_info[str(info["name"])] = dict(info)
+            elif kind == "layers":
+                step = record["step"]
+                for name, stats in _mapping(record["stats"], "stats").items():
+                    rows = layer_rows.setdefault(str(name), {"step": []})
+                    n = len(rows["step"])
+                    rows["step"].append(step)
+                    for key in SERIES_FIELDS:
+                        column = rows.setdefault(key, [None] * n)
+                        column.append(_mapping(stats, f"stats.{name}").get(key))
+            elif kind == "lr":
+                lr_steps.append(record["step"])
+                lr_values.append(record["value"])
+            elif kind == "data":
+                run["data"][record["split"]] = _mapping(record["stats"], "stats")
+            elif kind in ("event", "end"):
+                pass  # informational; the diagnosis reads curves, layers, config and data
+            else:
+                raise ValueError(f"unknown record type {kind!r}")
+        except (KeyError, TypeError, ValueError) as err:
+            detail = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+            raise RunSchemaError(source, where, f"bad '{kind}' record: {detail}") from None
+    for curve in run["curves"].values():
+        if all(e is None for e in curve["epoch"]):
+            curve["epoch"] = None
+    names = list(layer_info) + [n for n in layer_rows if n not in layer_info]
+    for name in names:
+        entry: dict[str, Any] = {"name": name, "step": []}
+        entry.update({k: v for k, v in layer_info.get(name, {}).items() if k != "name"})
+        entry.update(layer_rows.get(name, {}))
+        run["layers"].append(entry)
+    if lr_steps and "lr_schedule" not in run["config"]:
+        finite = [
+            (s, v)
+            for s, v in zip(lr_steps, lr_values, strict=True)
+            if isinstance(v, int | float) and math.isfinite(v)
+        ]
+        run["config"]["lr_schedule"] = {
+            "step": [s for s, _ in finite],
+            "value": [v for _, v in finite],
+        }
+    return run
+
+
+def _mapping(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be an object")
+    return value
+
+
+def _merge(target: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def run_to_records(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The inverse of reading: a run dict as JSON Lines records (for ``lossexpert convert``)."""
+    records: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "format": run.get("format", FORMAT_ID),
+            "run": run.get("run", {}),
+            "config": run.get("config", {}),
+        }
+    ]
+    info_keys = ("type", "activation", "fan_in", "init_weight_std", "init_weight_mean")
+    layers = run.get("layers", [])
+    if layers:
+        records.append(
+            {
+                "type": "layer_info",
+                "layers": [
+                    {"name": L["name"], **{k: L[k] for k in info_keys if L.get(k) is not None}}
+                    for L in layers
+                ],
+            }
+        )
+    events: list[tuple[float, int, dict[str, Any]]] = []
+    for split, curve in run.get("curves", {}).items():
+        steps = curve.get("step") or list(range(len(curve["loss"])))
+        epochs = curve.get("epoch") or [None] * len(curve["loss"])
+        metrics = curve.get("metrics", {})
+        for i, value in enumerate(curve["loss"]):
+            rec: dict[str, Any] = {"type": "loss", "split": split, "step": steps[i], "value": value}
+            if epochs[i] is not None:
+                rec["epoch"] = epochs[i]
+            m = {k: v[i] for k, v in metrics.items() if v[i] is not None}
+            if m:
+                rec["metrics"] = m
+            events.append((float(steps[i]), 1, rec))
+    by_step: dict[int, dict[str, dict[str, Any]]] = {}
+    for L in layers:
+        for i, step in enumerate(L.get("step", [])):
+            stats = {k: L[k][i] for k in SERIES_FIELDS if L.get(k) is not None}
+            by_step.setdefault(step, {})[L["name"]] = stats
+    for step, stats in by_step.items():
+        events.append((float(step), 0, {"type": "layers", "step": step, "stats": stats}))
+    events.sort(key=lambda e: (e[0], e[1]))
+    records += [rec for _, _, rec in events]
+    for split, stats in run.get("data", {}).items():
+        records.append({"type": "data", "split": split, "stats": stats})
+    records.append({"type": "end"})
+    return records
