@@ -5,8 +5,8 @@
 
 Data ships with scikit-learn (digits, breast cancer, wine, diabetes): nothing is downloaded.
 Fixed seeds; each scenario's ``tags.injected_cause`` is its ground truth (``none`` if healthy).
-The recording here is deliberately simple and synchronous (a ``.item()`` per statistic):
-it is an example generator, not the live collector.
+Every run is recorded by the live collector, ``lossexpert.watch``, exactly as a user's
+training loop would be, then stored as ``.json`` (``lossexpert convert`` does the same).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ import torch
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 from sklearn.model_selection import train_test_split
 from torch import nn
+
+import lossexpert
 
 OUT = Path(__file__).parent / "runs"
 torch.set_num_threads(1)
@@ -77,31 +79,6 @@ def load(
     return Data(name, task, n_cls, {"train": x_tr, "val": x_va, "test": x_te}, ys_)
 
 
-def data_stats(d: Data, batch_order: list[np.ndarray] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for split in ("train", "val", "test"):
-        x, y = d.x[split], d.y[split]
-        s: dict[str, Any] = {
-            "n_samples": len(x),
-            "input_mean": float(x.mean()),
-            "input_std": float(x.std()),
-            "input_min": float(x.min()),
-            "input_max": float(x.max()),
-            "feature_mean": [round(float(v), 5) for v in x.mean(0)],
-            "feature_std": [round(float(v), 5) for v in x.std(0)],
-        }
-        if d.task == "classification":
-            labels, counts = np.unique(y, return_counts=True)
-            s["label_counts"] = {str(int(k)): int(c) for k, c in zip(labels, counts, strict=True)}
-        else:
-            s["label_mean"], s["label_std"] = float(y.mean()), float(y.std())
-        if split == "train" and batch_order is not None and d.task == "classification":
-            single = [len(np.unique(y[idx])) == 1 for idx in batch_order[:50]]
-            s["ordered_batch_fraction"] = float(np.mean(single))
-        out[split] = s
-    return out
-
-
 # ---------------------------------------------------------------- models
 
 
@@ -131,135 +108,6 @@ def he_init(model: nn.Module) -> None:
         if isinstance(m, nn.Linear):
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
             nn.init.zeros_(m.bias)
-
-
-# ---------------------------------------------------------------- recording
-
-
-ACT_NAMES = {
-    nn.ReLU: "relu",
-    nn.Sigmoid: "sigmoid",
-    nn.Tanh: "tanh",
-    nn.LeakyReLU: "leaky_relu",
-    nn.Softmax: "softmax",
-    nn.GELU: "gelu",
-}
-
-
-class Recorder:
-    """Records loss curves and per-layer statistics of one training run into the run format."""
-
-    def __init__(self, model: nn.Sequential, every: int) -> None:
-        self.model = model
-        self.every = every
-        self.linears = [(n, m) for n, m in model.named_children() if isinstance(m, nn.Linear)]
-        children = list(model.named_children())
-        self.act_of: dict[str, tuple[str, nn.Module]] = {}
-        for i, (n, m) in enumerate(children):
-            if isinstance(m, nn.Linear):
-                for _n2, m2 in children[i + 1 :]:
-                    if isinstance(m2, nn.Linear):
-                        break
-                    if type(m2) in ACT_NAMES and type(m2) is not nn.Softmax:
-                        self.act_of[n] = (ACT_NAMES[type(m2)], m2)
-                        break
-        self.layers: dict[str, dict[str, Any]] = {}
-        for n, m in self.linears:
-            w = m.weight.detach()
-            self.layers[n] = {
-                "name": n,
-                "type": "Linear",
-                "fan_in": int(w.shape[1]),
-                "activation": self.act_of.get(n, (None,))[0],
-                "init_weight_std": float(w.std()),
-                "init_weight_mean": float(w.mean()),
-                "step": [],
-                "grad_norm": [],
-                "grad_abs_mean": [],
-                "grad_zero_fraction": [],
-                "weight_norm": [],
-                "update_ratio": [],
-                "dead_fraction": [],
-                "saturated_fraction": [],
-            }
-        self._act_stats: dict[str, tuple[float, float]] = {}
-        for n, (kind, mod) in self.act_of.items():
-            mod.register_forward_hook(self._make_hook(n, kind))
-        self.curves: dict[str, dict[str, list[Any]]] = {}
-        self._before: dict[str, torch.Tensor] = {}
-        self.step = 0
-        self.sampling = False
-
-    def _make_hook(self, name: str, kind: str) -> Callable[..., None]:
-        def hook(_m: nn.Module, _inp: Any, out: torch.Tensor) -> None:
-            if not self.model.training:
-                return
-            o = out.detach()
-            dead = float((o <= 0).all(dim=0).float().mean()) if kind == "relu" else 0.0
-            if kind == "sigmoid":
-                sat = float(((o < 0.01) | (o > 0.99)).float().mean())
-            elif kind == "tanh":
-                sat = float((o.abs() > 0.99).float().mean())
-            else:
-                sat = 0.0
-            self._act_stats[name] = (dead, sat)
-
-        return hook
-
-    def before_step(self) -> None:
-        self.sampling = self.step % self.every == 0
-        if self.sampling:
-            self._before = {n: m.weight.detach().clone() for n, m in self.linears}
-
-    def after_step(self) -> None:
-        if self.sampling:
-            for n, m in self.linears:
-                rec = self.layers[n]
-                g = m.weight.grad
-                w = m.weight.detach()
-                rec["step"].append(self.step)
-                if g is None:
-                    rec["grad_norm"].append(0.0)
-                    rec["grad_abs_mean"].append(0.0)
-                    rec["grad_zero_fraction"].append(1.0)
-                else:
-                    rec["grad_norm"].append(_num(g.norm()))
-                    rec["grad_abs_mean"].append(_num(g.abs().mean()))
-                    rec["grad_zero_fraction"].append(_num((g == 0).float().mean()))
-                wn = _num(w.norm())
-                rec["weight_norm"].append(wn)
-                delta = _num((w - self._before[n]).norm())
-                prev = _num(self._before[n].norm())
-                rec["update_ratio"].append(
-                    delta / prev if prev and math.isfinite(prev) and prev > 0 else None
-                )
-                dead, sat = self._act_stats.get(n, (None, None))
-                rec["dead_fraction"].append(dead)
-                rec["saturated_fraction"].append(sat)
-        self.step += 1
-
-    def log(self, split: str, loss: float, epoch: float, **metrics: float) -> None:
-        c = self.curves.setdefault(split, {"step": [], "epoch": [], "loss": [], "metrics": {}})
-        c["step"].append(self.step)
-        c["epoch"].append(round(epoch, 4))
-        c["loss"].append(loss)
-        for k, v in metrics.items():
-            c["metrics"].setdefault(k, []).append(v)
-
-    def layer_records(self) -> list[dict[str, Any]]:
-        out = []
-        for rec in self.layers.values():
-            r = dict(rec)
-            if rec["activation"] not in ("relu",):
-                r.pop("dead_fraction")
-            if rec["activation"] not in ("sigmoid", "tanh"):
-                r.pop("saturated_fraction")
-            out.append(r)
-        return out
-
-
-def _num(t: torch.Tensor) -> float:
-    return float(t.item())
 
 
 # ---------------------------------------------------------------- scenarios
@@ -438,7 +286,7 @@ def make_batches(n: int, bs: int, rng: np.random.Generator, shuffle: bool) -> li
     return [idx[i : i + bs] for i in range(0, n, bs)]
 
 
-def run_scenario(sc: Scenario) -> dict[str, Any]:
+def run_scenario(sc: Scenario, workdir: Path) -> dict[str, Any]:
     torch.manual_seed(sc.seed)
     rng = np.random.default_rng(sc.seed)
     d = load(sc.dataset, standardize=sc.standardize, train_size=sc.train_size, seed=sc.seed)
@@ -473,26 +321,36 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         if sc.optimizer_on_copy
         else list(model.parameters())
     )
+    opt: torch.optim.Optimizer
     if sc.optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(
-            params_for_opt, lr=sc.lr, weight_decay=sc.weight_decay
-        )
+        opt = torch.optim.Adam(params_for_opt, lr=sc.lr, weight_decay=sc.weight_decay)
     else:
         opt = torch.optim.SGD(
             params_for_opt, lr=sc.lr, momentum=sc.momentum, weight_decay=sc.weight_decay
         )
-    if d.task == "classification":
-        criterion: nn.Module = nn.CrossEntropyLoss()
-    else:
-        criterion = nn.MSELoss()
-    rec = Recorder(model, every=sc.record_every)
+    criterion: nn.Module = nn.CrossEntropyLoss() if d.task == "classification" else nn.MSELoss()
     xt = {k: torch.tensor(v) for k, v in d.x.items()}
     yt = {k: torch.tensor(v) for k, v in d.y.items()}
     if d.task == "regression":
         yt = {k: v.unsqueeze(1) for k, v in yt.items()}
     n = len(xt["train"])
-    first_batches = make_batches(n, sc.batch_size, np.random.default_rng(sc.seed), sc.shuffle)
-    steps_per_epoch = len(first_batches)
+    steps_per_epoch = math.ceil(n / sc.batch_size)
+    # What the objects cannot tell the collector: the task and how the data was prepared.
+    config: dict[str, Any] = {
+        "task": d.task,
+        "num_classes": d.num_classes,
+        "batch_size": sc.batch_size,
+        "epochs": sc.epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "init": {"he": "kaiming_normal", "zeros": "zeros", "default": "default"}[sc.init]
+        + (f"+bias({sc.bias_init})" if sc.bias_init is not None else ""),
+        "shuffle": sc.shuffle,
+        "input_normalization": "standardize" if sc.standardize else "none",
+        "split_sizes": {k: len(v) for k, v in d.x.items()},
+    }
+    tags = {"injected_cause": sc.cause, "dataset": sc.dataset, "description": sc.description}
+    path = workdir / f"{sc.name}.jsonl"
+    path.unlink(missing_ok=True)
 
     def evaluate(split: str) -> tuple[float, float | None]:
         model.eval()
@@ -507,87 +365,31 @@ def run_scenario(sc: Scenario) -> dict[str, Any]:
         model.train()
         return loss, acc
 
-    def log_eval(epoch: float) -> None:
+    with lossexpert.watch(
+        model, opt, path, config=config, criterion=criterion, name=sc.name, tags=tags
+    ) as run:
         for split in ("val", "test"):
-            loss, acc = evaluate(split)
-            rec.log(split, loss, epoch, **({"accuracy": acc} if acc is not None else {}))
+            run.describe_data(split, xt[split], d.y[split] if d.task == "classification" else None)
 
-    log_eval(0.0)
-    batch_rng = np.random.default_rng(sc.seed)
-    for epoch in range(sc.epochs):
-        batches = make_batches(n, sc.batch_size, batch_rng, sc.shuffle)
-        for i, idx in enumerate(batches):
-            xb, yb = xt["train"][idx], yt["train"][idx]
-            out = model(xb)
-            loss = criterion(out, yb)
-            opt.zero_grad()
-            model.zero_grad()
-            loss.backward()
-            rec.before_step()
-            opt.step()
-            rec.after_step()
-            rec.log("train", float(loss.detach()), epoch + (i + 1) / len(batches))
-        log_eval(float(epoch + 1))
+        def log_eval(epoch: float) -> None:
+            for split in ("val", "test"):
+                loss, acc = evaluate(split)
+                run.log(split, loss, epoch=epoch, **({"accuracy": acc} if acc is not None else {}))
 
-    n_params = sum(p.numel() for p in model.parameters())
-    acts = sorted(
-        {
-            ACT_NAMES[type(m)]
-            for m in model.modules()
-            if type(m) in ACT_NAMES and type(m) is not nn.Softmax
-        }
-    )
-    config: dict[str, Any] = {
-        "task": d.task,
-        "num_classes": d.num_classes,
-        "model": {
-            "depth": len(rec.linears),
-            "layer_types": sorted({type(m).__name__ for m in model.children()}),
-            "activations": acts,
-            "parameters": n_params,
-            "normalization": [],
-            "hidden_sizes": sc.hidden,
-            "output_activation": sc.out_act,
-        },
-        "loss": "cross_entropy" if d.task == "classification" else "mse",
-        "output_activation": sc.out_act,
-        "optimizer": {
-            "name": sc.optimizer,
-            "lr": sc.lr,
-            "momentum": sc.momentum,
-            "weight_decay": sc.weight_decay,
-        },
-        "learning_rate": sc.lr,
-        "batch_size": sc.batch_size,
-        "epochs": sc.epochs,
-        "steps_per_epoch": steps_per_epoch,
-        "weight_decay": sc.weight_decay,
-        "dropout": sc.dropout,
-        "init": {"he": "kaiming_normal", "zeros": "zeros", "default": "default"}[sc.init]
-        + (f"+bias({sc.bias_init})" if sc.bias_init is not None else ""),
-        "shuffle": sc.shuffle,
-        "input_normalization": "standardize" if sc.standardize else "none",
-        "split_sizes": {k: len(v) for k, v in d.x.items()},
-        "device": "cpu",
-        "precision": "float32",
-    }
-    return {
-        "format": "lossexpert.run/1",
-        "run": {
-            "name": sc.name,
-            "id": f"example-{sc.name}",
-            "framework": f"pytorch {torch.__version__}",
-            "tags": {
-                "injected_cause": sc.cause,
-                "dataset": sc.dataset,
-                "description": sc.description,
-            },
-        },
-        "config": config,
-        "curves": {k: _clean(v) for k, v in rec.curves.items()},
-        "layers": [_clean(r) for r in rec.layer_records()],
-        "data": data_stats(d, first_batches),
-    }
+        log_eval(0.0)
+        batch_rng = np.random.default_rng(sc.seed)
+        for epoch in range(sc.epochs):
+            batches = make_batches(n, sc.batch_size, batch_rng, sc.shuffle)
+            for i, idx in enumerate(batches):
+                xb, yb = xt["train"][idx], yt["train"][idx]
+                loss = criterion(model(xb), yb)
+                opt.zero_grad()
+                model.zero_grad()
+                loss.backward()
+                opt.step()
+                run.log("train", loss, epoch=round(epoch + (i + 1) / len(batches), 4))
+            log_eval(float(epoch + 1))
+    return lossexpert.load_run(path).run.model_dump(mode="json", exclude_none=True)
 
 
 def _clean(obj: Any) -> Any:
@@ -604,10 +406,11 @@ def _clean(obj: Any) -> Any:
 def main(argv: list[str]) -> None:
     wanted = set(argv)
     OUT.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="lossexpert-examples-"))
     for sc in SCENARIOS:
         if wanted and sc.name not in wanted:
             continue
-        run = run_scenario(sc)
+        run = run_scenario(sc, workdir)
         path = OUT / f"{sc.name}.json"
         path.write_text(json.dumps(run, separators=(",", ":")) + "\n")
         tr = run["curves"]["train"]["loss"]

@@ -220,6 +220,37 @@ class Watch:
         except Exception as err:
             self._warn_off("log", repr(err))
 
+    def describe_data(self, split: str, inputs: Any, targets: Any = None) -> None:
+        """Record input/label statistics of a split (e.g. ``test``) from tensors you hold.
+
+        The training split is described automatically from the first batches; val and test
+        never pass through training, so describe them here to let the diagnosis compare them.
+        """
+        if self._closed or "data" in self._off:
+            return
+        with self._guard("data"), torch.no_grad():
+            x = torch.as_tensor(inputs).detach()
+            feats = (x.transpose(0, 1).reshape(x.shape[1], -1).T if x.dim() > 2 else
+                     x.reshape(x.shape[0], -1)).double()
+            mean, std = feats.mean(0).cpu(), feats.std(0, unbiased=False).cpu()
+            stats: dict[str, Any] = {
+                "n_samples": int(x.shape[0]), "input_mean": float(feats.mean()),
+                "input_std": float(feats.std(unbiased=False)),
+                "input_min": float(feats.min()), "input_max": float(feats.max()),
+            }
+            if mean.numel() <= 4096:
+                stats["feature_mean"] = [round(float(v), 6) for v in mean]
+                stats["feature_std"] = [round(float(v), 6) for v in std]
+            if targets is not None:
+                y = torch.as_tensor(targets).detach()
+                if not y.is_floating_point() and y.dim() == 1:
+                    counts = torch.bincount(y.clamp(min=0)).cpu().tolist()
+                    stats["label_counts"] = {str(i): int(c) for i, c in enumerate(counts) if c}
+                else:
+                    stats["label_mean"] = float(y.double().mean())
+                    stats["label_std"] = float(y.double().std(unbiased=False))
+            self._write({"type": "data", "split": split, "stats": stats})
+
     def close(self) -> None:
         if self._closed:
             return
