@@ -184,7 +184,10 @@ def _assemble(records: list[tuple[int, dict[str, Any]]], source: str) -> dict[st
     for name in names:
         entry: dict[str, Any] = {"name": name, "step": []}
         entry.update({k: v for k, v in layer_info.get(name, {}).items() if k != "name"})
-        entry.update(layer_rows.get(name, {}))
+        rows = layer_rows.get(name, {})
+        entry.update(
+            {k: v for k, v in rows.items() if k == "step" or any(x is not None for x in v)}
+        )
         run["layers"].append(entry)
     if lr_steps and "lr_schedule" not in run["config"]:
         finite = [

@@ -153,6 +153,7 @@ class Watch:
         self._before_norm: torch.Tensor | None = None
         self._pending_losses: list[tuple[dict[str, Any], torch.Tensor]] = []
         self._data_left = data_batches if data_batches > 0 else 0
+        self._inputs_seen = self._targets_seen = 0
         self._data_acc: dict[str, Any] = {}
         self._sampled_now = self._is_sampled(0)
         self._scaler = scaler
@@ -230,13 +231,18 @@ class Watch:
             return
         with self._guard("data"), torch.no_grad():
             x = torch.as_tensor(inputs).detach()
-            feats = (x.transpose(0, 1).reshape(x.shape[1], -1).T if x.dim() > 2 else
-                     x.reshape(x.shape[0], -1)).double()
+            feats = (
+                x.transpose(0, 1).reshape(x.shape[1], -1).T
+                if x.dim() > 2
+                else x.reshape(x.shape[0], -1)
+            ).double()
             mean, std = feats.mean(0).cpu(), feats.std(0, unbiased=False).cpu()
             stats: dict[str, Any] = {
-                "n_samples": int(x.shape[0]), "input_mean": float(feats.mean()),
+                "n_samples": int(x.shape[0]),
+                "input_mean": float(feats.mean()),
                 "input_std": float(feats.std(unbiased=False)),
-                "input_min": float(feats.min()), "input_max": float(feats.max()),
+                "input_min": float(feats.min()),
+                "input_max": float(feats.max()),
             }
             if mean.numel() <= 4096:
                 stats["feature_mean"] = [round(float(v), 6) for v in mean]
@@ -432,10 +438,13 @@ class Watch:
                     acc["max"] = torch.maximum(acc["max"], feats.max())
                 acc["n"] += feats.shape[0]
             self._data_left -= 1
+            self._inputs_seen += 1
 
     def _observe_targets(self, module: nn.Module, args: Any) -> None:
-        if "data" in self._off or len(args) < 2 or not self._data_handles:
+        # One target batch per observed training input batch (evaluation calls don't count).
+        if "data" in self._off or len(args) < 2 or self._targets_seen >= self._inputs_seen:
             return
+        self._targets_seen += 1
         with self._guard("data"), torch.no_grad():
             y = args[1]
             if isinstance(y, torch.Tensor) and not y.is_floating_point() and y.dim() == 1:

@@ -1,0 +1,337 @@
+"""The live PyTorch collector: right steps, right facts, never breaks training, loses nothing."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+import lossexpert  # noqa: E402
+
+
+def tiny_problem(seed: int = 0) -> tuple[Any, Any, Any]:
+    torch.manual_seed(seed)
+    x = torch.randn(256, 10)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=16, shuffle=True
+    )
+    return x, y, loader
+
+
+def mlp() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 2)
+    )
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_records_config_curves_layers_and_data(tmp_path: Path) -> None:
+    x, y, loader = tiny_problem()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    crit = nn.CrossEntropyLoss()
+    path = tmp_path / "run.jsonl"
+    with lossexpert.watch(
+        model,
+        opt,
+        path,
+        criterion=crit,
+        loader=loader,
+        config={"task": "classification", "epochs": 3},
+        every=5,
+        dense_steps=0,
+    ) as run:
+        for epoch in range(3):
+            for xb, yb in loader:
+                loss = crit(model(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                run.log("train", loss, epoch=epoch)
+            model.eval()
+            with torch.no_grad():
+                run.log("val", crit(model(x[:64]), y[:64]).item(), epoch=epoch + 1, accuracy=0.5)
+            model.train()
+    loaded = lossexpert.load_run(path).run
+    cfg = loaded.config
+    assert cfg.optimizer is not None and cfg.optimizer.name == "sgd"
+    assert cfg.optimizer.momentum == 0.9 and cfg.learning_rate == 0.05
+    assert cfg.batch_size == 16 and cfg.shuffle is True and cfg.steps_per_epoch == 16
+    assert cfg.loss == "cross_entropy" and cfg.num_classes == 2 and cfg.epochs == 3
+    assert cfg.model is not None and cfg.model.depth == 3
+    assert cfg.model.activations == ["relu", "tanh"] and cfg.model.hidden_sizes == [32, 32]
+    assert len(loaded.curves["train"].loss) == 48
+    assert loaded.curves["train"].steps()[-1] == 48  # steps count optimizer updates
+    assert loaded.curves["val"].metrics["accuracy"] == [0.5, 0.5, 0.5]
+    names = [L.name for L in loaded.layers]
+    assert names == ["0", "2", "4"]
+    first = loaded.layers[0]
+    assert first.step == list(range(0, 48, 5))
+    assert first.activation == "relu" and first.dead_fraction is not None
+    assert loaded.layers[1].activation == "tanh" and loaded.layers[1].saturated_fraction
+    assert all(g is not None and g > 0 for g in first.grad_norm or [])
+    assert all(0 < u < 1 for u in first.update_ratio or [])
+    assert first.fan_in == 10 and first.init_weight_std and first.init_weight_std > 0
+    train = loaded.data["train"]
+    assert train.label_counts and sum(train.label_counts.values()) == 16 * 20
+    assert train.feature_mean and len(train.feature_mean) == 10
+    assert train.ordered_batch_fraction is not None and train.ordered_batch_fraction < 0.2
+    assert cfg.lr_schedule is not None and set(cfg.lr_schedule.value) == {0.05}
+    assert records(path)[-1]["type"] == "end"
+
+
+def test_steps_count_optimizer_updates_not_forwards(tmp_path: Path) -> None:
+    x, y, loader = tiny_problem()
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    crit = nn.CrossEntropyLoss()
+    path = tmp_path / "accum.jsonl"
+    with lossexpert.watch(model, opt, path, criterion=crit) as run:
+        for i, (xb, yb) in enumerate(loader):  # 16 batches, accumulate 4 -> 4 updates
+            loss = crit(model(xb), yb) / 4
+            loss.backward()
+            model(xb)  # a second forward in the same step
+            model.eval()
+            with torch.no_grad():
+                model(x[:8])  # evaluation inside training
+            model.train()
+            if (i + 1) % 4 == 0:
+                opt.step()
+                opt.zero_grad()
+                run.log("train", loss * 4)
+    assert run.step == 4
+    steps = lossexpert.load_run(path).run.curves["train"].steps()
+    assert steps == [1, 2, 3, 4]
+
+
+def test_a_failing_hook_warns_once_and_training_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x, y, loader = tiny_problem()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom inside the collector")
+
+    monkeypatch.setattr(torch, "_foreach_norm", broken)
+    path = tmp_path / "broken.jsonl"
+    with pytest.warns(RuntimeWarning, match="layers collection failed") as caught:
+        with lossexpert.watch(model, opt, path, criterion=crit, every=1) as run:
+            for _ in range(2):
+                for xb, yb in loader:
+                    loss = crit(model(xb), yb)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    run.log("train", loss)
+    assert sum("layers collection failed" in str(w.message) for w in caught) == 1
+    assert run.step == 32  # training finished
+    loaded = lossexpert.load_run(path).run
+    assert len(loaded.curves["train"].loss) == 32  # and the run was still written
+    assert lossexpert.diagnose(path).run.name == "broken"
+
+
+def test_hooks_are_removed_and_nothing_keeps_the_model_alive(tmp_path: Path) -> None:
+    x, y, loader = tiny_problem()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+    with pytest.raises(ValueError, match="user error"):
+        with lossexpert.watch(model, opt, tmp_path / "exc.jsonl", criterion=crit) as run:
+            for xb, yb in loader:
+                loss = crit(model(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                run.log("train", loss)
+                raise ValueError("user error")
+    assert not opt._optimizer_step_pre_hooks and not opt._optimizer_step_post_hooks
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+    assert not crit._forward_pre_hooks
+    assert records(tmp_path / "exc.jsonl")[-1]["type"] == "end"
+    ref = weakref.ref(model)
+    del model, opt, run
+    gc.collect()
+    assert ref() is None
+
+
+def test_memory_stays_flat(tmp_path: Path) -> None:
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    xb, yb = torch.randn(8, 4), torch.randint(0, 2, (8,))
+    crit = nn.CrossEntropyLoss()
+    with lossexpert.watch(model, opt, tmp_path / "long.jsonl", criterion=crit) as run:
+        for i in range(3000):
+            loss = crit(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log("train", loss)
+            if i in (1000, 2999):
+                held = (len(run._pending_losses), len(run._row_steps))
+                assert held[0] < run.loss_transfer_every and held[1] < run.transfer_every
+    assert len(lossexpert.load_run(tmp_path / "long.jsonl").run.curves["train"].loss) == 3000
+
+
+def test_amp_skipped_steps_are_counted(tmp_path: Path) -> None:
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    class SkippingScaler:
+        """Stands in for GradScaler.step when it finds inf gradients: no optimizer step."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def step(self, optimizer: Any) -> None:
+            self.calls += 1
+            if self.calls % 2 == 0:
+                optimizer.step()
+
+    scaler = SkippingScaler()
+    path = tmp_path / "amp.jsonl"
+    with lossexpert.watch(model, opt, path, scaler=scaler) as run:
+        for _ in range(6):
+            loss = model(torch.randn(3, 4)).sum()
+            opt.zero_grad()
+            loss.backward()
+            scaler.step(opt)
+            run.log("train", loss)
+    skipped = [r for r in records(path) if r.get("kind") == "amp_skipped_step"]
+    assert len(skipped) == 3 and run.step == 3
+    assert "step" not in vars(scaler)  # our wrapper is gone
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import sys, torch, lossexpert
+    from torch import nn
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+    x, y = torch.randn(64, 8), torch.randint(0, 2, (64,))
+    run = lossexpert.watch(model, opt, sys.argv[1], criterion=crit, flush_records=20,
+                           flush_seconds=0.05, loss_transfer_every=8, transfer_every=2)
+    step = 0
+    while True:
+        loss = crit(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step()
+        run.log("train", loss)
+        step += 1
+        if step == 200:
+            print("ready", flush=True)
+""")
+
+
+def test_sigkill_leaves_a_readable_run(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(KILL_SCRIPT)
+    path = tmp_path / "killed.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    text = path.read_text()
+    assert '"type":"end"' not in text  # it really died mid-run
+    loaded = lossexpert.load_run(path)
+    assert len(loaded.run.curves["train"].loss) >= 150
+    assert loaded.run.layers and loaded.run.layers[0].grad_norm
+    diagnosis = lossexpert.diagnose(path)
+    assert diagnosis.run.source == str(path)
+    # A torn last line (as a kill mid-write leaves) is ignored with a warning.
+    torn = tmp_path / "torn.jsonl"
+    torn.write_text(text.rstrip("\n") + "\n" + '{"type":"loss","split":"tr')
+    loaded_torn = lossexpert.load_run(torn)
+    assert any("torn last line" in w for w in loaded_torn.warnings)
+    assert len(loaded_torn.run.curves["train"].loss) == len(loaded.run.curves["train"].loss)
+
+
+DDP_SCRIPT = textwrap.dedent("""
+    import os, sys, torch, torch.distributed as dist, lossexpert
+    from torch import nn
+    rank, world = int(sys.argv[2]), 2
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=sys.argv[3])
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    torch.manual_seed(0)
+    model = nn.parallel.DistributedDataParallel(
+        nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2)))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+    torch.manual_seed(100 + rank)  # each rank sees different data
+    x, y = torch.randn(32, 8), torch.randint(0, 2, (32,))
+    with lossexpert.watch(model, opt, sys.argv[1], criterion=crit, every=1, dense_every=1,
+                          average_across_ranks=True) as run:
+        for _ in range(5):
+            loss = crit(model(x), y)
+            opt.zero_grad(); loss.backward(); opt.step()
+            run.log("train", loss)
+            local = torch.tensor([loss.item()])
+            dist.all_reduce(local)
+            if rank == 0:
+                print("mean", local.item() / world, flush=True)
+    print("grad", rank, model.module[0].weight.grad.norm().item(), flush=True)
+    dist.destroy_process_group()
+""")
+
+
+def test_ddp_two_processes_only_rank0_writes(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    path = tmp_path / "ddp.jsonl"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), str(rank), port],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    outs = [p.communicate(timeout=180) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+    lines = records(path)
+    assert sum(1 for r in lines if r["type"] == "header") == 1  # rank 1 wrote nothing
+    means = [float(line.split()[1]) for line in outs[0][0].splitlines() if line.startswith("mean")]
+    logged = [r["value"] for r in lines if r["type"] == "loss"]
+    assert logged == pytest.approx(means, rel=1e-5)  # each logged loss is the ranks' mean
+    grads = {
+        line.split()[1]: float(line.split()[2])
+        for out, _ in outs
+        for line in out.splitlines()
+        if line.startswith("grad")
+    }
+    assert grads["0"] == pytest.approx(grads["1"])  # identical after all-reduce
+    layer = lossexpert.load_run(path).run.layers[0]
+    assert layer.name == "0" and len(layer.step) == 5
