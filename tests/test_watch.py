@@ -98,7 +98,7 @@ def test_records_config_curves_layers_and_data(tmp_path: Path) -> None:
 
 
 def test_steps_count_optimizer_updates_not_forwards(tmp_path: Path) -> None:
-    x, y, loader = tiny_problem()
+    x, _y, loader = tiny_problem()
     model = mlp()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     crit = nn.CrossEntropyLoss()
@@ -124,7 +124,7 @@ def test_steps_count_optimizer_updates_not_forwards(tmp_path: Path) -> None:
 def test_a_failing_hook_warns_once_and_training_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    x, y, loader = tiny_problem()
+    _x, _y, loader = tiny_problem()
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     crit = nn.CrossEntropyLoss()
@@ -134,15 +134,17 @@ def test_a_failing_hook_warns_once_and_training_goes_on(
 
     monkeypatch.setattr(torch, "_foreach_norm", broken)
     path = tmp_path / "broken.jsonl"
-    with pytest.warns(RuntimeWarning, match="layers collection failed") as caught:
-        with lossexpert.watch(model, opt, path, criterion=crit, every=1) as run:
-            for _ in range(2):
-                for xb, yb in loader:
-                    loss = crit(model(xb), yb)
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    run.log("train", loss)
+    with (
+        pytest.warns(RuntimeWarning, match="layers collection failed") as caught,
+        lossexpert.watch(model, opt, path, criterion=crit, every=1) as run,
+    ):
+        for _ in range(2):
+            for xb, yb in loader:
+                loss = crit(model(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                run.log("train", loss)
     assert sum("layers collection failed" in str(w.message) for w in caught) == 1
     assert run.step == 32  # training finished
     loaded = lossexpert.load_run(path).run
@@ -151,19 +153,21 @@ def test_a_failing_hook_warns_once_and_training_goes_on(
 
 
 def test_hooks_are_removed_and_nothing_keeps_the_model_alive(tmp_path: Path) -> None:
-    x, y, loader = tiny_problem()
+    _x, _y, loader = tiny_problem()
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     crit = nn.CrossEntropyLoss()
-    with pytest.raises(ValueError, match="user error"):
-        with lossexpert.watch(model, opt, tmp_path / "exc.jsonl", criterion=crit) as run:
-            for xb, yb in loader:
-                loss = crit(model(xb), yb)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                run.log("train", loss)
-                raise ValueError("user error")
+    with (
+        pytest.raises(ValueError, match="user error"),
+        lossexpert.watch(model, opt, tmp_path / "exc.jsonl", criterion=crit) as run,
+    ):
+        for xb, yb in loader:
+            loss = crit(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log("train", loss)
+            raise ValueError("user error")
     assert not opt._optimizer_step_pre_hooks and not opt._optimizer_step_post_hooks
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
     assert not crit._forward_pre_hooks
@@ -319,7 +323,7 @@ def test_ddp_two_processes_only_rank0_writes(tmp_path: Path) -> None:
         for rank in (0, 1)
     ]
     outs = [p.communicate(timeout=180) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     lines = records(path)
     assert sum(1 for r in lines if r["type"] == "header") == 1  # rank 1 wrote nothing
