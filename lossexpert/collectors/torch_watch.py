@@ -257,6 +257,22 @@ class Watch:
                     stats["label_std"] = float(y.double().std(unbiased=False))
             self._write({"type": "data", "split": split, "stats": stats})
 
+    def pause(self) -> None:
+        """Detach the optimizer and activation hooks (steps taken meanwhile are not counted)."""
+        for handle in self._handles + self._act_handles:
+            handle.remove()
+        self._handles, self._act_handles = [], []
+
+    def resume(self) -> None:
+        """Reattach the hooks after ``pause``."""
+        opt = self._opt_ref()
+        if self._closed or self._handles or opt is None:
+            return
+        self._handles.append(opt.register_step_pre_hook(self._pre_step))
+        self._handles.append(opt.register_step_post_hook(self._post_step))
+        if self._sampled_now:
+            self._attach_activation_hooks()
+
     def close(self) -> None:
         if self._closed:
             return
@@ -379,13 +395,14 @@ class Watch:
                 if len(self._row_steps) >= self.transfer_every:
                     self._flush_rows()
         # Activation hooks live only for the forward pass of a sampled step.
-        with self._guard("activations"):
-            if self._sampled_now and not self._act_handles:
-                self._attach_activation_hooks()
-            elif not self._sampled_now and self._act_handles:
-                for handle in self._act_handles:
-                    handle.remove()
-                self._act_handles = []
+        if self._sampled_now != bool(self._act_handles):
+            with self._guard("activations"):
+                if self._sampled_now:
+                    self._attach_activation_hooks()
+                else:
+                    for handle in self._act_handles:
+                        handle.remove()
+                    self._act_handles = []
 
     def _attach_activation_hooks(self) -> None:
         if "activations" in self._off:
