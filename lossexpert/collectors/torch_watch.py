@@ -126,6 +126,10 @@ class Watch:
         self._act_handles: list[Any] = []
         self._closed = False
         inner = getattr(model, "module", model)  # unwrap DDP / DataParallel
+        # Unwrap optimizer wrappers (accelerate's AcceleratedOptimizer, Lightning's) whose
+        # step calls the real optimizer: its hooks are the ones that fire.
+        while isinstance(getattr(optimizer, "optimizer", None), torch.optim.Optimizer):
+            optimizer = getattr(optimizer, "optimizer")  # noqa: B009
         self._model_ref = weakref.ref(inner)
         self._opt_ref = weakref.ref(optimizer)
         self._writer = (
