@@ -57,12 +57,81 @@ def _emit(text: str, output: Path | None) -> None:
         _fail(f"{output}: cannot write: {err.strerror}")
 
 
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="Force the source: run, tensorboard, hf, lightning, keras, "
+        "mlflow, csv (default: detected from the path).",
+    ),
+]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="Map a logged name: TARGET=NAME, TARGET being train, val, test, "
+        "lr or split:metric (repeatable).",
+    ),
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Print what was mapped and what was ignored.")
+]
+RunIdOption = Annotated[
+    str | None, typer.Option("--run-id", help="MLflow run id, read through MLflow's client.")
+]
+TrackingOption = Annotated[
+    str | None, typer.Option("--tracking-uri", help="MLflow tracking URI (with --run-id).")
+]
+
+
+def _read(
+    path: Path,
+    source: str | None,
+    mapping: list[str] | None,
+    verbose: bool,
+    run_id: str | None = None,
+    tracking_uri: str | None = None,
+) -> Any:
+    from lossexpert.collectors.importers import import_run
+
+    try:
+        imported = import_run(
+            path,
+            source=source or ("mlflow" if run_id else None),
+            mapping=mapping,
+            run_id=run_id,
+            tracking_uri=tracking_uri,
+        )
+    except LossexpertError as err:
+        _fail(str(err))
+    if verbose:
+        sys.stderr.write(f"lossexpert: read {printable(str(path))} as {imported.kind}\n")
+        for line in imported.mapping:
+            sys.stderr.write(f"lossexpert: {printable(line)}\n")
+    for warning in imported.loaded.warnings:
+        sys.stderr.write(f"lossexpert: warning: {printable(warning, limit=600)}\n")
+    return imported.loaded
+
+
 @app.command()
 def explain(
-    run: Annotated[Path, typer.Argument(help="A run file (.json or .jsonl).", show_default=False)],
+    run: Annotated[
+        Path,
+        typer.Argument(
+            help="A run (.json/.jsonl) or a log file or folder: "
+            "TensorBoard, HF trainer_state.json, Lightning, Keras "
+            "CSV, MLflow run, CSV/JSONL table.",
+            show_default=False,
+        ),
+    ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of the explanation.")] = "en",
+    source: FromOption = None,
+    mapping: MapOption = None,
+    verbose: VerboseOption = False,
+    run_id: RunIdOption = None,
+    tracking_uri: TrackingOption = None,
 ) -> None:
     """Diagnose a run: the problem, ranked causes with evidence, and what to do."""
     from lossexpert._diagnose import diagnose
@@ -70,12 +139,11 @@ def explain(
 
     if lang not in LANGUAGES:
         _fail(f"--lang: unknown language {lang!r}; available: {', '.join(LANGUAGES)}")
+    loaded = _read(run, source, mapping, verbose, run_id, tracking_uri)
     try:
-        diagnosis = diagnose(run, lang=lang)
+        diagnosis = diagnose(loaded, lang=lang)
     except LossexpertError as err:
         _fail(str(err))
-    for warning in diagnosis.warnings:
-        sys.stderr.write(f"lossexpert: warning: {printable(warning, limit=600)}\n")
     if fmt is Format.text and output is None and sys.stdout.isatty():
         from rich.console import Console
 
@@ -109,19 +177,20 @@ def validate(
 
 @app.command()
 def convert(
-    source: Annotated[Path, typer.Argument(help="A run (.json or .jsonl).", show_default=False)],
+    path: Annotated[
+        Path, typer.Argument(help="A run or any supported log (see explain).", show_default=False)
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Target: .json or .jsonl.")],
+    source: FromOption = None,
+    mapping: MapOption = None,
+    verbose: VerboseOption = False,
+    run_id: RunIdOption = None,
+    tracking_uri: TrackingOption = None,
 ) -> None:
-    """Convert a run between the JSON and JSON Lines forms (by the output's suffix)."""
+    """Write a run or an imported log in the run format (.json, or .jsonl by suffix)."""
     from lossexpert.collectors.jsonl import run_to_records
-    from lossexpert.collectors.runfile import load_run
 
-    try:
-        loaded = load_run(source)
-    except LossexpertError as err:
-        _fail(str(err))
-    for warning in loaded.warnings:
-        sys.stderr.write(f"lossexpert: warning: {printable(warning, limit=600)}\n")
+    loaded = _read(path, source, mapping, verbose, run_id, tracking_uri)
     data = loaded.run.model_dump(mode="json", exclude_none=True)
     if output.suffix.lower() in (".jsonl", ".ndjson"):
         text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in run_to_records(data))

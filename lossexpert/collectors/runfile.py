@@ -22,8 +22,6 @@ from lossexpert.runformat import Run
 #: Files above this size are refused before reading (override with LOSSEXPERT_MAX_BYTES).
 DEFAULT_MAX_BYTES = 1 << 30
 
-RunSource = str | os.PathLike[str] | dict[str, Any] | Run
-
 
 @dataclass(frozen=True)
 class LoadedRun:
@@ -32,6 +30,9 @@ class LoadedRun:
     run: Run
     source: str
     warnings: list[str] = field(default_factory=list)
+
+
+RunSource = str | os.PathLike[str] | dict[str, Any] | Run | LoadedRun
 
 
 def _max_bytes() -> int:
@@ -147,6 +148,8 @@ def load_run(source: RunSource) -> LoadedRun:
     Raises ``RunInputError`` (one line: file, field path, what is wrong) for anything that is
     not a readable run. Never raises anything else for bad input.
     """
+    if isinstance(source, LoadedRun):
+        return source
     if isinstance(source, Run):
         return _loaded(source, source.run.name or "<run>")
     if isinstance(source, dict):

@@ -128,8 +128,10 @@ def summarize(series: Series) -> CurveSummary | None:
     head = max(1, min(5, math.ceil(0.02 * finite.size)))
     start = float(np.median(finite[:head]))
     final = level(finite, 0.9, 1.0)
-    imin = int(np.argmin(bins))
-    minimum = float(bins[imin])
+    # The minimum of a lightly smoothed curve: one lucky low point is not a minimum.
+    smoothed_bins = rolling_median(bins, max(1, nb // 20)) if nb >= 20 else bins
+    imin = int(np.argmin(smoothed_bins))
+    minimum = float(smoothed_bins[imin])
     tail = bins[int(nb * 2 / 3) :]
     positive = tail[tail > 0]
     late = theil_sen_slope(np.log(positive)) if positive.size >= 3 else 0.0

@@ -212,6 +212,9 @@ def _train_symptoms(
         return
     out.context["train_final"] = s.final
     out.context["train_start"] = s.start
+    if s.n < th.min_points:
+        out.missing.append("curves.train.short")
+        return
     if nf is None:
         # Past a NaN the finite tail says nothing about progress; the non-finite fact says it all.
         _progress_symptoms(run, s, chance, th, out)
@@ -264,7 +267,7 @@ def _progress_symptoms(
         floor = math.log(1.0 + (c - 1) / math.e)
         if c >= 3 and abs(s.final - floor) <= th.softmax_floor_tol * floor and plateaued:
             out.add("train.softmax_floor", "curves", 0.8, final=s.final, floor=floor, classes=c)
-    elif s.start > 0 and s.final / s.start > th.high_final_vs_start:
+    elif s.start > 0 and s.final / s.start > th.high_final_vs_start and plateaued:
         out.add(
             "train.high_final",
             "curves",
@@ -336,6 +339,9 @@ def _val_test_symptoms(
 ) -> None:
     tr, va, te = summaries.get("train"), summaries.get("val"), summaries.get("test")
     scale = ref if ref is not None and ref > 0 else None
+    if va is not None and va.n < 3:
+        out.missing.append("curves.val.short")
+        va = None
     if va is not None:
         out.context["val_final"] = va.final
         rise = va.final - va.minimum
@@ -356,7 +362,7 @@ def _val_test_symptoms(
             )
         if tr is not None and scale is not None:
             gap = (va.final - tr.final) / scale
-            if gap > th.gap_vs_ref:
+            if gap > th.gap_vs_ref and va.final > th.gap_ratio * max(tr.final, 0.0):
                 out.add(
                     "val.gap",
                     "curves",

@@ -57,6 +57,9 @@ class Thresholds(BaseModel):
         description="median |residual| in the second half above this fraction of the start "
         "level: oscillating (tuned)",
     )
+    min_points: int = Field(
+        5, description="a train curve with fewer points is too short to judge its progress"
+    )
     # ---- val / test
     val_rise_rel: float = Field(
         0.08,
@@ -65,6 +68,9 @@ class Thresholds(BaseModel):
     )
     val_rise_abs_vs_ref: float = Field(
         0.02, description="... and by at least this fraction of the reference level"
+    )
+    gap_ratio: float = Field(
+        1.5, description="... and val at least this multiple of train: a gap, not noise"
     )
     gap_vs_ref: float = Field(
         0.15,
