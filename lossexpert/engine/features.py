@@ -129,7 +129,7 @@ def summarize(series: Series) -> CurveSummary | None:
     start = float(np.median(finite[:head]))
     final = level(finite, 0.9, 1.0)
     # The minimum of a lightly smoothed curve: one lucky low point is not a minimum.
-    smoothed_bins = rolling_median(bins, max(1, nb // 20)) if nb >= 20 else bins
+    smoothed_bins = rolling_median(bins, 3) if nb >= 20 else bins
     imin = int(np.argmin(smoothed_bins))
     minimum = float(smoothed_bins[imin])
     tail = bins[int(nb * 2 / 3) :]
