@@ -48,9 +48,16 @@ def test_lightning_callback(tmp_path: Path) -> None:
     val = torch.utils.data.DataLoader(data, batch_size=32)
     path = tmp_path / "lightning.jsonl"
     callback = LossexpertCallback(path, config={"task": "classification"})
-    trainer = pl.Trainer(max_epochs=4, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False,
-                         accelerator="cpu", callbacks=[callback], num_sanity_val_steps=0)
+    trainer = pl.Trainer(
+        max_epochs=4,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        callbacks=[callback],
+        num_sanity_val_steps=0,
+    )
     trainer.fit(Model(), train, val)
     callback.close()
     run = lossexpert.load_run(path).run
@@ -70,9 +77,15 @@ def test_hf_trainer_callback(tmp_path: Path) -> None:
     from lossexpert.collectors.hf import LossexpertTrainerCallback
 
     torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32,
-                                     max_position_embeddings=16, num_labels=2)
+    config = transformers.BertConfig(
+        vocab_size=64,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+        num_labels=2,
+    )
     model = transformers.BertForSequenceClassification(config)  # random init: no download
 
     class Tokens(torch.utils.data.Dataset):  # type: ignore[type-arg]
@@ -89,14 +102,26 @@ def test_hf_trainer_callback(tmp_path: Path) -> None:
 
     path = tmp_path / "hf.jsonl"
     args = transformers.TrainingArguments(
-        output_dir=str(tmp_path / "out"), max_steps=24, per_device_train_batch_size=8,
-        learning_rate=5e-4, logging_steps=2, eval_strategy="steps", eval_steps=8,
-        save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True, seed=0,
+        output_dir=str(tmp_path / "out"),
+        max_steps=24,
+        per_device_train_batch_size=8,
+        learning_rate=5e-4,
+        logging_steps=2,
+        eval_strategy="steps",
+        eval_steps=8,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=0,
     )
-    trainer = transformers.Trainer(model=model, args=args, train_dataset=Tokens(96),
-                                   eval_dataset=Tokens(32),
-                                   callbacks=[LossexpertTrainerCallback(path, every=4,
-                                                                        dense_steps=0)])
+    trainer = transformers.Trainer(
+        model=model,
+        args=args,
+        train_dataset=Tokens(96),
+        eval_dataset=Tokens(32),
+        callbacks=[LossexpertTrainerCallback(path, every=4, dense_steps=0)],
+    )
     trainer.train()
     run = lossexpert.load_run(path).run
     assert run.curves["train"].steps() == list(range(2, 25, 2))
