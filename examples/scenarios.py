@@ -123,6 +123,8 @@ def init_weights(model: nn.Module, scheme: str, gain: float = 1.0) -> None:
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
             elif scheme == "zeros":
                 nn.init.zeros_(m.weight)
+            elif scheme == "constant":
+                nn.init.constant_(m.weight, 0.05 * gain)
             elif scheme == "normal":
                 nn.init.normal_(m.weight, std=gain)
             elif scheme == "he_scaled":
@@ -152,7 +154,7 @@ class Scenario:
     epochs: int = 20
     shuffle: bool = True
     standardize: bool = True
-    init: str = "he"  # he, zeros, normal, he_scaled, default
+    init: str = "he"  # he, zeros, constant, normal, he_scaled, default
     init_gain: float = 1.0
     train_size: int | None = None
     out_act: str | None = None  # softmax, relu
@@ -285,6 +287,7 @@ def run_scenario(sc: Scenario, workdir: Path) -> dict[str, Any]:
             "he": "kaiming_normal",
             "zeros": "zeros",
             "default": "default",
+            "constant": f"constant({0.05 * sc.init_gain:g})",
             "normal": f"normal(std={sc.init_gain})",
             "he_scaled": f"kaiming_normal x{sc.init_gain}",
         }[sc.init]

@@ -478,7 +478,8 @@ class Watch:
                 elif prev is not None and counts.numel() < prev.numel():
                     counts = torch.nn.functional.pad(counts, (0, prev.numel() - counts.numel()))
                 acc["labels"] = counts if prev is None else prev + counts
-                acc.setdefault("single", []).append((y == y[0]).all())
+                if y.numel() >= 4:  # a batch of one is trivially "single-class"
+                    acc.setdefault("single", []).append((y == y[0]).all())
 
     # ------------------------------------------------------------------ flushing
 
@@ -536,8 +537,9 @@ class Watch:
         if "labels" in acc:
             counts = acc["labels"].cpu().tolist()
             stats["label_counts"] = {str(i): int(c) for i, c in enumerate(counts) if c > 0}
-            single = torch.stack(acc["single"]).float().cpu()
-            stats["ordered_batch_fraction"] = float(single.mean())
+            if acc.get("single"):
+                single = torch.stack(acc["single"]).float().cpu()
+                stats["ordered_batch_fraction"] = float(single.mean())
         if stats:
             self._write({"type": "data", "split": "train", "stats": stats})
 

@@ -563,6 +563,21 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
                 )
         if all(g == 0 for _, g in finite_grads):
             out.add("layers.no_gradient", "layers", 1.0, layers=len(finite_grads))
+    firsts = [
+        (L.name, next((g for g in L.grad_norm or [] if g is not None and math.isfinite(g)), None))
+        for L in layers
+    ]
+    huge = [(n, g) for n, g in firsts if g is not None and g > th.grad_norm_huge]
+    if huge:
+        name, g = max(huge, key=lambda x: x[1])
+        out.add(
+            "layers.grad_huge",
+            "layers",
+            grade(math.log10(g / th.grad_norm_huge), 0.0, 2.0),
+            layer=name,
+            grad_norm=g,
+            limit=th.grad_norm_huge,
+        )
     growth = [F.growth_decades(L.grad_norm) for L in layers if L.grad_norm]
     growth_known = [g for g in growth if g is not None]
     if growth_known and max(growth_known) > th.exploding_growth_decades:
@@ -750,8 +765,10 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                 smallest=min(counts),
                 largest=max(counts),
             )
+    tiny_batches = run.config.batch_size is not None and run.config.batch_size < 4
     if (
         train.ordered_batch_fraction is not None
+        and not tiny_batches
         and train.ordered_batch_fraction > th.ordered_batches
     ):
         out.add(

@@ -51,6 +51,13 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         priority=1000,
     ),
     ProblemRule(
+        "PRB-TRAIN-FROZEN-LAYERS",
+        TRAIN,
+        "layers.zero_update",
+        "Layers that receive gradients never change: training is not doing what it should.",
+        priority=1000,
+    ),
+    ProblemRule(
         "PRB-VAL-RISING",
         VAL,
         "val.rising",

@@ -73,7 +73,7 @@ class Thresholds(BaseModel):
         1.5, description="... and val at least this multiple of train: a gap, not noise"
     )
     gap_vs_ref: float = Field(
-        0.15,
+        0.25,
         description="val - train above this fraction of the reference level: a "
         "generalisation gap (SMD's (val-train)/train > 0.1 fires on every fitted model)",
     )
@@ -89,6 +89,12 @@ class Thresholds(BaseModel):
     )
     exploding_ratio: float = Field(
         70.0, description="first/last layer gradient norm above this: exploding (AUTOTRAINER)"
+    )
+    grad_norm_huge: float = Field(
+        100.0,
+        description="a layer's gradient norm above this at the first sample, before "
+        "training could move anything: the network's outputs blow up the gradients "
+        "(TheDeepChecker flags mean |g| > 1e6; tuned for layer norms)",
     )
     exploding_growth_decades: float = Field(
         2.0, description="total gradient norm grew by this many decades over the run"

@@ -18,5 +18,15 @@ CAUSE = CauseUnit(
                 "early progress is slow."
             ),
         ),
+        RuleUnit(
+            id="BS-HUGE-FEW-UPDATES",
+            when=("config.batch_huge", "train.still_falling"),
+            cf=0.55,
+            priority=550,
+            description=(
+                "Each epoch is only a handful of updates: the loss is still falling because "
+                "the huge batch leaves few steps, not because of too few epochs."
+            ),
+        ),
     ),
 )

@@ -24,5 +24,15 @@ CAUSE = CauseUnit(
             priority=350,
             description="The batch size is far below the usual 16-32.",
         ),
+        RuleUnit(
+            id="BS-TINY-DEAD-UNITS",
+            when=("config.batch_tiny", "layers.dead_relu"),
+            cf=0.35,
+            priority=500,
+            description=(
+                "Single-sample steps are noisy enough to push ReLU units into the dead zone: "
+                "the dead units are the batch size's doing."
+            ),
+        ),
     ),
 )

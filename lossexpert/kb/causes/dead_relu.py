@@ -27,5 +27,12 @@ CAUSE = CauseUnit(
                 "The units output zero because every weight is zero, not because they died."
             ),
         ),
+        RuleUnit(
+            id="DEAD-CONTRA-TINY-BATCH",
+            when=("layers.dead_relu", "config.batch_tiny", "train.oscillating"),
+            cf=-0.3,
+            priority=400,
+            description="Tiny, noisy batches explain the dead units: they are a consequence.",
+        ),
     ),
 )

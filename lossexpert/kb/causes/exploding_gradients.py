@@ -40,5 +40,25 @@ CAUSE = CauseUnit(
             priority=400,
             description="The loss overflowed, and nothing points at the learning rate.",
         ),
+        RuleUnit(
+            id="EXP-HUGE-AT-START",
+            when=("layers.grad_huge",),
+            cf=0.6,
+            priority=760,
+            description=(
+                "Gradients were huge at the first sample, before any step could have moved "
+                "the weights: the layers' outputs blow them up, whatever the learning rate."
+            ),
+        ),
+        RuleUnit(
+            id="EXP-HUGE-OUTPUTS",
+            when=("train.nonfinite", "train.init_loss_high"),
+            cf=0.35,
+            priority=600,
+            description=(
+                "The loss started orders of magnitude above chance and then overflowed: "
+                "layers with huge outputs make gradients explode (seed, item 7)."
+            ),
+        ),
     ),
 )

@@ -29,5 +29,13 @@ CAUSE = CauseUnit(
             priority=450,
             description="Only a handful of epochs were run.",
         ),
+        RuleUnit(
+            id="INS-CONTRA-HUGE-BATCH",
+            when=("config.batch_huge",),
+            cf=-0.3,
+            priority=400,
+            description="The batch covers much of the data set: the batch size, not the run "
+            "length, limits the number of updates.",
+        ),
     ),
 )

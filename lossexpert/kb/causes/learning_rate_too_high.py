@@ -64,5 +64,22 @@ CAUSE = CauseUnit(
             priority=400,
             description="The weights barely move: contrary evidence.",
         ),
+        RuleUnit(
+            id="LRH-CONTRA-HUGE-AT-START",
+            when=("layers.grad_huge",),
+            cf=-0.4,
+            priority=400,
+            description=(
+                "The gradients were already huge before the first update: the step size "
+                "did not cause them."
+            ),
+        ),
+        RuleUnit(
+            id="LRH-CONTRA-TYPICAL-LR",
+            when=("train.nonfinite", "config.lr_typical"),
+            cf=-0.3,
+            priority=400,
+            description="The loss overflowed at a learning rate in the usual range.",
+        ),
     ),
 )
