@@ -37,7 +37,7 @@ class Case:
     scenario: Scenario
 
 
-def S(half: str, name: str, cause: str, **kw: object) -> Case:  # noqa: N802
+def S(half: str, name: str, cause: str, **kw: object) -> Case:
     return Case(half, Scenario(name=name, cause=cause, **kw))  # type: ignore[arg-type]
 
 
