@@ -132,6 +132,15 @@ def explain(
     verbose: VerboseOption = False,
     run_id: RunIdOption = None,
     tracking_uri: TrackingOption = None,
+    many: Annotated[
+        bool,
+        typer.Option(
+            "--many",
+            help="RUN is a directory or a glob of runs: one JSON line per "
+            "run (a run that fails gets an error line), on all cores.",
+        ),
+    ] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Processes for --many.")] = None,
 ) -> None:
     """Diagnose a run: the problem, ranked causes with evidence, and what to do."""
     from lossexpert._diagnose import diagnose
@@ -139,6 +148,9 @@ def explain(
 
     if lang not in LANGUAGES:
         _fail(f"--lang: unknown language {lang!r}; available: {', '.join(LANGUAGES)}")
+    if many:
+        _explain_many(str(run), lang, source, jobs, output)
+        return
     loaded = _read(run, source, mapping, verbose, run_id, tracking_uri)
     try:
         diagnosis = diagnose(loaded, lang=lang)
@@ -152,6 +164,43 @@ def explain(
         print_text(diagnosis, Console(highlight=False))
         return
     _emit(diagnosis.render(fmt.value), output)
+
+
+def _explain_many(
+    pattern: str, lang: str, source: str | None, jobs: int | None, output: Path | None
+) -> None:
+    from lossexpert._batch import expand, explain_many
+
+    paths = expand(pattern)
+    if not paths or not paths[0].exists():
+        _fail(f"{pattern}: no runs match")
+    failed = 0
+    try:
+        sink = output.open("w", encoding="utf-8") if output is not None else sys.stdout
+    except OSError as err:
+        _fail(f"{output}: cannot write: {err.strerror}")
+    progress = None
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import Progress
+
+        progress = Progress(console=Console(stderr=True), transient=True)
+        progress.start()
+        task = progress.add_task("diagnosing", total=len(paths))
+    try:
+        for line in explain_many(paths, lang=lang, source=source, jobs=jobs):
+            failed += '"ok":false' in line[:2000]
+            sink.write(line + "\n")
+            if progress is not None:
+                progress.advance(task)
+    finally:
+        if progress is not None:
+            progress.stop()
+        if sink is not sys.stdout:
+            sink.close()
+    if failed:
+        sys.stderr.write(f"lossexpert: {failed} of {len(paths)} runs could not be diagnosed\n")
+        raise typer.Exit(EXIT_INPUT)
 
 
 @app.command()

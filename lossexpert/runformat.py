@@ -240,7 +240,8 @@ def _collect_extras(model: BaseModel, prefix: str, found: list[str]) -> None:
             for key, item in value.items():
                 if isinstance(item, BaseModel):
                     _collect_extras(item, f"{prefix}{name}.{key}.", found)
-        elif isinstance(value, list):
+        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            # Only lists of models (layers) can hold extras; curves are millions of floats.
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
                     _collect_extras(item, f"{prefix}{name}.{i}.", found)

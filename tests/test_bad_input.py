@@ -145,3 +145,22 @@ def test_unknown_fields_warn_once_and_do_not_change_the_diagnosis(tmp_path: Path
     assert len(warnings) == 1
     assert "mystery" in warnings[0] and "config.flux_capacitor" in warnings[0]
     assert json.loads(out.stdout)["findings"][0]["cause"] == "loss_function"
+
+
+def test_explain_many_reports_failures_on_their_own_line(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for name in ("lr_too_high", "healthy_wine_sgd", "zero_init", "overfitting_small_data"):
+        (runs / f"{name}.json").write_text(json.dumps(example_dict(name)))
+    (runs / "broken.json").write_text("{not json")
+    out = run_cli("explain", str(runs), "--many", "--jobs", "2")
+    assert out.returncode == 2
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [Path(r["path"]).name for r in lines] == sorted(p.name for p in runs.iterdir())
+    by_name = {Path(r["path"]).stem: r for r in lines}
+    assert by_name["broken"]["ok"] is False and by_name["broken"]["code"] == "LE102"
+    assert by_name["lr_too_high"]["diagnosis"]["findings"][0]["cause"] == "learning_rate_too_high"
+    assert by_name["healthy_wine_sgd"]["diagnosis"]["healthy"] is True
+    assert "1 of 5 runs could not be diagnosed" in out.stderr
+    glob_out = run_cli("explain", str(runs / "*.json"), "--many", "--jobs", "1")
+    assert len(glob_out.stdout.splitlines()) == 5

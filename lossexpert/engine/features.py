@@ -7,7 +7,6 @@ first, which keeps every later statistic O(bins) and the whole pass O(points).
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -37,12 +36,19 @@ class Series:
 
 
 def to_series(curve: Curve) -> Series:
-    values = np.array([np.nan if v is None else v for v in curve.loss], dtype=np.float64)
-    present = np.array([v is not None for v in curve.loss], dtype=bool)
+    # numpy turns None into NaN for a float dtype; a None (missing point) must be dropped,
+    # while a NaN (diverged) must stay, so the mask is taken from the list itself.
+    values = np.array(curve.loss, dtype=np.float64)
+    if None in curve.loss:  # a C-level scan; the per-item mask only when needed
+        present = np.fromiter(
+            (v is not None for v in curve.loss), dtype=bool, count=len(curve.loss)
+        )
+    else:
+        present = np.ones(values.size, dtype=bool)
     steps = np.asarray(curve.steps(), dtype=np.float64)
     epochs = None
     if curve.epoch is not None:
-        epochs = np.array([np.nan if e is None else e for e in curve.epoch], dtype=np.float64)
+        epochs = np.array(curve.epoch, dtype=np.float64)
     order = np.argsort(steps[present], kind="stable")
     return Series(
         steps=steps[present][order],
@@ -61,12 +67,19 @@ def first_nonfinite(series: Series) -> tuple[int, float] | None:
 
 
 def binned_medians(values: FloatArray, max_bins: int = MAX_BINS) -> FloatArray:
-    """Medians of up to ``max_bins`` equal-count bins of the finite values, in order."""
+    """Medians of at most ``max_bins`` equal-size bins of the finite values, in order.
+
+    Bins hold ``ceil(n / max_bins)`` points; the (fewer than a bin's worth of) leading points
+    that do not fill a bin are left out, so the median is one vectorised call.
+    """
     finite = values[np.isfinite(values)]
     if finite.size <= max_bins:
         return finite.astype(np.float64)
-    edges = np.linspace(0, finite.size, max_bins + 1).astype(int)
-    return np.array([np.median(finite[a:b]) for a, b in itertools.pairwise(edges)])
+    k = -(-finite.size // max_bins)
+    nb = finite.size // k
+    return np.asarray(
+        np.median(finite[finite.size - nb * k :].reshape(nb, k), axis=1), dtype=np.float64
+    )
 
 
 def level(values: FloatArray, start: float, end: float) -> float:
@@ -98,6 +111,18 @@ def rolling_median(values: FloatArray, window: int) -> FloatArray:
     padded = np.pad(values, half, mode="edge")
     view = np.lib.stride_tricks.sliding_window_view(padded, window)
     return np.asarray(np.median(view, axis=1), dtype=np.float64)
+
+
+def local_median(values: FloatArray, window: int) -> FloatArray:
+    """The local level of a curve: a centred rolling median while that is cheap, else the
+    median of each non-overlapping window (O(n) memory for curves of millions of points)."""
+    if values.size * max(window, 1) <= 20_000_000:
+        return rolling_median(values, window)
+    window = max(1, window)
+    n_chunks = -(-values.size // window)
+    padded = np.pad(values, (0, n_chunks * window - values.size), mode="edge")
+    medians = np.median(padded.reshape(n_chunks, window), axis=1)
+    return np.asarray(np.repeat(medians, window)[: values.size], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -136,7 +161,7 @@ def summarize(series: Series) -> CurveSummary | None:
     positive = tail[tail > 0]
     late = theil_sen_slope(np.log(positive)) if positive.size >= 3 else 0.0
     window = max(5, finite.size // 50)
-    smooth = rolling_median(finite, window)
+    smooth = local_median(finite, window)
     resid = np.abs(finite - smooth)
     half = finite.size // 2
     scale = abs(start) if start != 0 else 1.0
@@ -182,10 +207,11 @@ def epoch_phase_r2(values: FloatArray, period: int) -> tuple[float, float] | Non
     when there are too few epochs to tell.
     """
     finite = values[np.isfinite(values)]
-    n = finite.size
-    if period < 3 or n < 3 * period:
+    if period < 3 or period > 5000 or finite.size < 3 * period:
         return None
-    trend = rolling_median(finite, period)
+    finite = finite[-20 * period :]  # the last 20 epochs tell; this bounds the work
+    n = finite.size
+    trend = local_median(finite, period)
     resid = finite - trend
     phase = np.arange(n) % period
     total = float(np.sum((resid - resid.mean()) ** 2))

@@ -1,9 +1,9 @@
 """Run the knowledge base over the symptoms with experta, and combine what fired.
 
-The rule base is compiled into one ``KnowledgeEngine`` subclass, once per process. Each
-diagnosis gets its own engine instance (experta keeps its working memory on the instance), so
-calls from many threads never share state. Facts are declared after ``reset()``, never through
-``DefFacts`` (which shares state across instances).
+The rule base is compiled into one ``KnowledgeEngine`` subclass, once per process, and each
+thread keeps one instance of it, reset before every diagnosis (experta keeps its working
+memory on the instance), so calls from many threads never share state. Facts are declared
+after ``reset()``, never through ``DefFacts`` (which shares state across instances).
 """
 
 from __future__ import annotations
@@ -117,9 +117,25 @@ def compiled_engine() -> type[_LossEngine]:
     return _compiled
 
 
+_per_thread = threading.local()
+
+
+def _engine() -> _LossEngine:
+    """One engine per thread, reused: experta builds its Rete network in the constructor,
+    which costs more than a whole diagnosis; ``reset()`` clears it between diagnoses. Never
+    shared across threads, so concurrent diagnoses stay independent."""
+    engine: _LossEngine | None = getattr(_per_thread, "engine", None)
+    if engine is None:
+        engine = compiled_engine()({})
+        _per_thread.engine = engine
+    return engine
+
+
 def infer(symptoms: Iterable[Symptom]) -> Inference:
     by_name = {s.name: s for s in symptoms}
-    engine = compiled_engine()(by_name)
+    engine = _engine()
+    engine.symptoms = by_name
+    engine.result = Inference()
     engine.reset()
     for s in by_name.values():
         engine.declare(SymptomFact(name=s.name, source=s.source, strength=s.strength))

@@ -151,8 +151,9 @@ def extract(run: Run, th: Thresholds) -> Findings:
     if chance is not None:
         out.context["chance"] = round(chance, 4)
         out.events.append(Event("chance_level", None, None, round(chance, 4)))
+    series = {split: F.to_series(curve) for split, curve in run.curves.items()}
     summaries: dict[str, F.CurveSummary | None] = {
-        split: F.summarize(F.to_series(curve)) for split, curve in run.curves.items()
+        split: F.summarize(s) for split, s in series.items()
     }
     train = run.curves.get("train")
     tr = summaries.get("train")
@@ -163,7 +164,7 @@ def extract(run: Run, th: Thresholds) -> Findings:
         if split not in run.curves:
             out.missing.append(f"curves.{split}")
     if train is not None:
-        _train_symptoms(run, F.to_series(train), tr, chance, th, out)
+        _train_symptoms(run, series["train"], tr, chance, th, out)
     _val_test_symptoms(summaries, ref, th, out)
     _config_symptoms(run, th, out)
     if run.layers:

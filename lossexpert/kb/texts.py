@@ -14,6 +14,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from lossexpert._cache import template_cache
+
 LANGUAGES = ("en", "zh")
 
 
@@ -44,6 +46,7 @@ class Texts:
         self.lang = lang
         self.env = Environment(
             loader=PackageLoader("lossexpert.kb", f"templates/{lang}"),
+            bytecode_cache=template_cache(),
             undefined=StrictUndefined,
             autoescape=False,  # plain text; every renderer escapes for its own medium
             keep_trailing_newline=False,

@@ -6,6 +6,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from lossexpert._cache import template_cache
 from lossexpert.kb.texts import format_number
 
 
@@ -13,6 +14,7 @@ from lossexpert.kb.texts import format_number
 def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("lossexpert.reports", "templates"),
+        bytecode_cache=template_cache(),
         undefined=StrictUndefined,
         # Every HTML/SVG template is autoescaped (matched on "<name>.html.j2" / ".svg.j2").
         autoescape=select_autoescape(["html.j2", "svg.j2"], default_for_string=True),
