@@ -75,31 +75,10 @@ def test_lightning_callback(tmp_path: Path) -> None:
 def test_hf_trainer_callback(tmp_path: Path) -> None:
     transformers = pytest.importorskip("transformers")
     from lossexpert.collectors.hf import LossexpertTrainerCallback
+    from tests.fixtures.make_log_fixtures import tiny_bert, token_dataset
 
     torch.manual_seed(0)
-    config = transformers.BertConfig(
-        vocab_size=64,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=16,
-        num_labels=2,
-    )
-    model = transformers.BertForSequenceClassification(config)  # random init: no download
-
-    class Tokens(torch.utils.data.Dataset):  # type: ignore[type-arg]
-        def __init__(self, n: int) -> None:
-            g = torch.Generator().manual_seed(n)
-            self.ids = torch.randint(1, 64, (n, 8), generator=g)
-            self.labels = (self.ids[:, 0] > 32).long()
-
-        def __len__(self) -> int:
-            return len(self.ids)
-
-        def __getitem__(self, i: int) -> dict[str, Any]:
-            return {"input_ids": self.ids[i], "labels": self.labels[i]}
-
+    model = tiny_bert()
     path = tmp_path / "hf.jsonl"
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path / "out"),
@@ -118,8 +97,8 @@ def test_hf_trainer_callback(tmp_path: Path) -> None:
     trainer = transformers.Trainer(
         model=model,
         args=args,
-        train_dataset=Tokens(96),
-        eval_dataset=Tokens(32),
+        train_dataset=token_dataset(96),
+        eval_dataset=token_dataset(32),
         callbacks=[LossexpertTrainerCallback(path, every=4, dense_steps=0)],
     )
     trainer.train()

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from lossexpert.collectors.jsonl import JsonlWriter
-from lossexpert.runformat import FORMAT_ID
+from lossexpert.runformat import FORMAT_ID, SERIES_FIELDS
 
 ACTIVATIONS: dict[type[nn.Module], str] = {
     nn.ReLU: "relu",
@@ -66,15 +66,7 @@ LOSSES: dict[str, tuple[str, str | None]] = {
     "HuberLoss": ("huber", "regression"),
     "CTCLoss": ("ctc", "other"),
 }
-STATS = (
-    "grad_norm",
-    "grad_abs_mean",
-    "grad_zero_fraction",
-    "weight_norm",
-    "update_ratio",
-    "dead_fraction",
-    "saturated_fraction",
-)
+STATS = SERIES_FIELDS  # one device-buffer column per per-layer series of the run format
 
 
 def _rank() -> int:
