@@ -252,3 +252,49 @@ def test_fixtures_regenerate_with_the_real_library(name: str, tmp_path: Path) ->
     assert set(a.curves) == set(b.curves)
     for split in a.curves:
         assert len(a.curves[split].loss) == len(b.curves[split].loss)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _event(step: int, wall: float, tag: str, value: float) -> bytes:
+    """One TFRecord holding an Event with a simple_value summary, written by hand."""
+    import struct
+
+    tag_b = tag.encode()
+    val = b"\x0a" + _varint(len(tag_b)) + tag_b + b"\x15" + struct.pack("<f", value)
+    summary = b"\x0a" + _varint(len(val)) + val
+    event = (
+        b"\x09"
+        + struct.pack("<d", wall)
+        + b"\x10"
+        + _varint(step)
+        + b"\x2a"
+        + _varint(len(summary))
+        + summary
+    )
+    return struct.pack("<Q", len(event)) + b"\0" * 4 + event + b"\0" * 4
+
+
+def test_tensorboard_restart_purges_the_overlap(tmp_path: Path) -> None:
+    logdir = tmp_path / "tb"
+    logdir.mkdir()
+    first = b"".join(_event(s, 1000.0 + s, "train/loss", 2.0 - 0.01 * s) for s in range(0, 100))
+    # The job died at step 99 and resumed from its step-60 checkpoint in a new file.
+    second = b"".join(
+        _event(s, 5000.0 + s, "train/loss", 1.5 - 0.01 * (s - 60)) for s in range(60, 120)
+    )
+    (logdir / "events.out.tfevents.1000.host.1").write_bytes(first)
+    (logdir / "events.out.tfevents.5000.host.2").write_bytes(second)
+    imported = import_run(logdir)
+    curve = imported.loaded.run.curves["train"]
+    assert curve.steps() == list(range(120))  # 0..59 from the first file, 60..119 from the second
+    assert curve.loss[60] == pytest.approx(1.5)
+    assert any("restarts at step 60" in w for w in imported.loaded.warnings)
