@@ -119,6 +119,7 @@ class Curve(_Series):
     loss: list[CurveValue]
     step: list[int] | None = None
     epoch: list[float | None] | None = None
+    time: list[float | None] | None = None  # wall time, seconds since the epoch, if known
     metrics: dict[str, list[CurveValue]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -126,7 +127,7 @@ class Curve(_Series):
         n = len(self.loss)
         if n == 0:
             raise ValueError("empty curve: loss has no points")
-        for name, column in (("step", self.step), ("epoch", self.epoch)):
+        for name, column in (("step", self.step), ("epoch", self.epoch), ("time", self.time)):
             if column is not None and len(column) != n:
                 raise ValueError(f"{name} has {len(column)} entries but loss has {n}")
         for name, column in self.metrics.items():

@@ -298,3 +298,22 @@ def test_tensorboard_restart_purges_the_overlap(tmp_path: Path) -> None:
     assert curve.steps() == list(range(120))  # 0..59 from the first file, 60..119 from the second
     assert curve.loss[60] == pytest.approx(1.5)
     assert any("restarts at step 60" in w for w in imported.loaded.warnings)
+
+
+def test_mlflow_through_its_own_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    run_dir = mlflow_run_dir()
+    uri = run_dir.parent.parent.resolve().as_uri()
+    via_client = import_run(run_dir, source="mlflow", run_id=run_dir.name, tracking_uri=uri)
+    via_files = import_run(run_dir)
+    a, b = via_client.loaded.run, via_files.loaded.run
+    assert a.curves["train"].loss == b.curves["train"].loss
+    assert a.curves["val"].steps() == b.curves["val"].steps()
+    assert a.run.name == "tiny-mlp"
+
+
+def test_wall_time_is_kept() -> None:
+    run = import_run(FIXTURES / "tensorboard").loaded.run
+    times = run.curves["train"].time
+    assert times is not None and all(t is not None and t > 1.6e9 for t in times)

@@ -20,11 +20,15 @@ class Points:
     steps: list[float] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     epochs: list[float | None] = field(default_factory=list)
+    times: list[float | None] = field(default_factory=list)
 
-    def add(self, step: float, value: float, epoch: float | None = None) -> None:
+    def add(
+        self, step: float, value: float, epoch: float | None = None, time: float | None = None
+    ) -> None:
         self.steps.append(step)
         self.values.append(value)
         self.epochs.append(epoch)
+        self.times.append(time)
 
 
 @dataclass
@@ -76,6 +80,7 @@ def to_run(imported: Imported, mapping: Mapping_) -> dict[str, Any]:
             curves[target] = {
                 "step": [int(points.steps[i]) for i in order],
                 "epoch": [points.epochs[i] for i in order],
+                "time": [points.times[i] for i in order],
                 "loss": [points.values[i] for i in order],
                 "metrics": {},
             }
@@ -104,8 +109,9 @@ def to_run(imported: Imported, mapping: Mapping_) -> dict[str, Any]:
             if any(v is not None for v in column):
                 curve["metrics"][metric] = column
     for curve in curves.values():
-        if all(e is None for e in curve["epoch"]):
-            curve["epoch"] = None
+        for key in ("epoch", "time"):
+            if all(e is None for e in curve[key]):
+                curve[key] = None
     if not curves:
         found = ", ".join(sorted(names)[:12]) or "none"
         raise RunSchemaError(

@@ -87,8 +87,8 @@ def _add(imported: Imported, key: str, rows: list[tuple[float, float, float]], s
         )
         rows = [(ts, v, float(i)) for i, (ts, v, _) in enumerate(sorted(rows))]
     series = imported.series(key)
-    for _, value, step in sorted(rows, key=lambda r: (r[2], r[0])):
-        series.add(step, value)
+    for ts, value, step in sorted(rows, key=lambda r: (r[2], r[0])):
+        series.add(step, value, time=ts / 1000.0)
 
 
 def _params(folder: Path) -> dict[str, Any]:

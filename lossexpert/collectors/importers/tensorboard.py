@@ -187,7 +187,7 @@ def read(path: Path) -> Imported:
         if scalars:
             per_file.append((min(s[3] for s in scalars), f, scalars))
     per_file.sort(key=lambda x: x[0])
-    merged: dict[str, list[tuple[float, float]]] = {}
+    merged: dict[str, list[tuple[float, float, float]]] = {}
     for _, f, scalars in per_file:
         split = _split_from_dirs(f, path)
         first_step: dict[str, float] = {}
@@ -203,12 +203,12 @@ def read(path: Path) -> Imported:
                     f"{len(earlier) - len(kept)} earlier points replaced"
                 )
                 merged[key] = kept
-        for tag, step, value, _ in scalars:
-            merged.setdefault(_key(tag, split), []).append((step, value))
+        for tag, step, value, wall in scalars:
+            merged.setdefault(_key(tag, split), []).append((step, value, wall))
     for key, points in merged.items():
         series = imported.series(key)
-        for step, value in points:
-            series.add(step, value)
+        for step, value, wall in points:
+            series.add(step, value, time=wall)
     _force_splits(imported)
     if not imported.points:
         raise RunParseError(str(path), "", "the event files hold no scalar summaries")
