@@ -184,13 +184,17 @@ def _assemble(
         if r.id not in fired
     ]
     identity = loaded.run.run
-    summary = (
-        f"{problems[0].title}: {findings[0].title} ({findings[0].confidence:.0%})"
-        if problems and findings
-        else problems[0].title
-        if problems
-        else words.healthy()
-    )
+    # No problem found is only a verdict when the train curve could be judged at all.
+    blind = [k for k in ("curves.train", "curves.train.short") if k in missing]
+    conclusive = bool(problems) or not blind
+    if problems and findings:
+        summary = f"{problems[0].title}: {findings[0].title} ({findings[0].confidence:.0%})"
+    elif problems:
+        summary = problems[0].title
+    elif blind:
+        summary = f"{words.cannot_judge()}: {words.missing(blind[0])}"
+    else:
+        summary = words.healthy()
     return Diagnosis(
         lossexpert_version=__version__,
         lang=words.lang,
@@ -202,7 +206,8 @@ def _assemble(
             source=loaded.source,
             tags=dict(identity.tags),
         ),
-        healthy=not problems,
+        healthy=not problems and conclusive,
+        conclusive=conclusive,
         summary=summary,
         problems=problems,
         findings=findings,

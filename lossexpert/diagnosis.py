@@ -89,7 +89,8 @@ class Diagnosis(BaseModel):
     lossexpert_version: str
     lang: str
     run: RunInfo
-    healthy: bool
+    healthy: bool  # no problem found, and the train curve was long enough to judge
+    conclusive: bool = True  # False: too little data to say healthy or not (see `missing`)
     summary: str
     problems: list[Problem]
     findings: list[Finding]

@@ -94,3 +94,13 @@ def test_growth_decades_and_nonfinite_counts() -> None:
     assert F.count_nonfinite([1.0, float("nan"), None, float("inf")]) == 2
     assert F.finite_median([None, float("nan"), 3.0, 1.0]) == 2.0
     assert F.finite_median([]) is None
+
+
+def test_frozen_tail_is_measured_relative_to_the_level() -> None:
+    stuck = [2.0 - 0.01 * i for i in range(100)] + [0.25 + 1e-6 * (i % 3) for i in range(300)]
+    s = F.summarize(series(stuck))
+    assert s is not None and s.frozen_fraction == pytest.approx(0.75, abs=0.01)
+    rng = np.random.default_rng(0)
+    learning = [0.25 + 0.01 * rng.standard_normal() for _ in range(400)]
+    s2 = F.summarize(series(learning))
+    assert s2 is not None and s2.frozen_fraction < 0.01

@@ -85,3 +85,19 @@ def test_import_leaves_the_hosts_logging_alone() -> None:
     )
     out = _python(code)
     assert out.returncode == 0, out.stderr
+
+
+def test_too_short_a_curve_is_inconclusive_not_healthy() -> None:
+    d = lossexpert.diagnose({"curves": {"train": {"loss": [0.067, 0.05, 0.039]}}})
+    assert d.problems == [] and not d.healthy and not d.conclusive
+    assert d.summary.startswith("Cannot judge")
+    ok = lossexpert.diagnose(example("healthy_digits_mlp"))
+    assert ok.healthy and ok.conclusive
+
+
+def test_a_frozen_loss_is_a_problem() -> None:
+    loss = [2.0 - 0.005 * i for i in range(300)] + [0.5] * 300
+    d = lossexpert.diagnose({"curves": {"train": {"loss": loss}}})
+    assert d.problems and d.problems[0].id == "train_loss_not_decreasing"
+    assert d.problems[0].evidence[0].symptom == "train.frozen"
+    assert d.findings and d.findings[0].cause == "dead_relu"

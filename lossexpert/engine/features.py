@@ -142,6 +142,8 @@ class CurveSummary:
     last_step: int
     min_step: int  # step of the lowest bin median (for plots and reports)
     plateau_step: int  # step where the plateau starts
+    points_after_min: int  # how many points come after the minimum (a rise needs several)
+    frozen_fraction: float  # trailing fraction of the curve with exactly one repeated value
 
 
 def summarize(series: Series) -> CurveSummary | None:
@@ -189,7 +191,18 @@ def summarize(series: Series) -> CurveSummary | None:
         last_step=int(series.steps[-1]),
         min_step=_step_at(series, (imin + 0.5) / nb),
         plateau_step=_step_at(series, onset),
+        points_after_min=round((nb - 1 - imin) / nb * finite.size),
+        frozen_fraction=_frozen_tail(finite),
     )
+
+
+def _frozen_tail(finite: FloatArray) -> float:
+    """The fraction of the curve, from the end, over which the value stays within 1e-4 of
+    its last value (relative): a minibatch loss that still learns moves far more than that."""
+    last = finite[-1]
+    changed = np.flatnonzero(np.abs(finite - last) > 1e-4 * max(abs(float(last)), 1e-12))
+    tail = finite.size - (int(changed[-1]) + 1 if changed.size else 0)
+    return tail / finite.size
 
 
 def _step_at(series: Series, fraction: float) -> int:

@@ -225,6 +225,9 @@ def _train_symptoms(
 def _progress_symptoms(
     run: Run, s: F.CurveSummary, chance: float | None, th: Thresholds, out: Findings
 ) -> None:
+    fitted = abs(s.final) <= 1e-3 * abs(s.start)  # frozen at ~0 is a perfect fit, not a stall
+    if s.frozen_fraction >= th.frozen_fraction and s.n >= 20 and not fitted:
+        out.add("train.frozen", "curves", 1.0, value=s.final, frozen_pct=100 * s.frozen_fraction)
     ref = chance if chance is not None else s.start
     rising = s.late_log_slope > th.plateau_log_slope or s.final > s.start
     if (
@@ -350,6 +353,7 @@ def _val_test_symptoms(
             va.minimum > 0
             and rise / va.minimum > th.val_rise_rel
             and va.min_position < 0.85
+            and va.points_after_min >= 2  # one late uptick is noise, not a rise
             and (scale is None or rise > th.val_rise_abs_vs_ref * scale)
         ):
             out.add(

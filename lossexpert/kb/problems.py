@@ -51,6 +51,13 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         priority=1000,
     ),
     ProblemRule(
+        "PRB-TRAIN-FROZEN-LOSS",
+        TRAIN,
+        "train.frozen",
+        "The train loss no longer changes at all: learning has stopped.",
+        priority=1000,
+    ),
+    ProblemRule(
         "PRB-TRAIN-FROZEN-LAYERS",
         TRAIN,
         "layers.zero_update",

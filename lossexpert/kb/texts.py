@@ -89,6 +89,9 @@ class Texts:
     def healthy(self) -> str:
         return str(self._module("problems.j2").healthy()).strip()
 
+    def cannot_judge(self) -> str:
+        return str(self._module("problems.j2").cannot_judge()).strip()
+
     def missing(self, key: str) -> str:
         return str(self._module("problems.j2").missing(key)).strip()
 

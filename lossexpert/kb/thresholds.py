@@ -57,6 +57,11 @@ class Thresholds(BaseModel):
         description="median |residual| in the second half above this fraction of the start "
         "level: oscillating (tuned)",
     )
+    frozen_fraction: float = Field(
+        0.25,
+        description="the last this fraction of the train loss repeats one exact value: "
+        "the outputs no longer depend on the weights (nothing flows back)",
+    )
     min_points: int = Field(
         5, description="a train curve with fewer points is too short to judge its progress"
     )

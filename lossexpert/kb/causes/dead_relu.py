@@ -34,5 +34,15 @@ CAUSE = CauseUnit(
             priority=400,
             description="Tiny, noisy batches explain the dead units: they are a consequence.",
         ),
+        RuleUnit(
+            id="DEAD-FROZEN-LOSS",
+            when=("train.frozen",),
+            cf=0.35,
+            priority=450,
+            description=(
+                "A loss that repeats one exact value means the output no longer depends on "
+                "the weights: typically every unit of a layer has died."
+            ),
+        ),
     ),
 )

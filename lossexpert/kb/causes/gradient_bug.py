@@ -29,5 +29,16 @@ CAUSE = CauseUnit(
                 "it: the graph is cut (detach, no_grad, a loss not built from the output)."
             ),
         ),
+        RuleUnit(
+            id="BUG-FROZEN-LOSS",
+            when=("train.frozen",),
+            unless=("layers.dead_relu", "layers.saturated"),
+            cf=0.25,
+            priority=400,
+            description=(
+                "A loss frozen at one exact value with no dead or saturated units to explain "
+                "it: check that gradients reach the weights at all."
+            ),
+        ),
     ),
 )
