@@ -44,5 +44,23 @@ CAUSE = CauseUnit(
                 "the weights: typically every unit of a layer has died."
             ),
         ),
+        RuleUnit(
+            id="DEAD-NO-PROGRESS",
+            when=("train.no_progress",),
+            unless=(
+                "layers.dead_relu",
+                "layers.init_zero",
+                "layers.vanishing",
+                "layers.zero_update",
+                "layers.update_low",
+            ),
+            cf=0.2,
+            priority=300,
+            description=(
+                "The loss does not move from its start and no per-layer statistic says why: "
+                "the units of a layer may all have died "
+                "(one of the usual suspects; record layers to tell)."
+            ),
+        ),
     ),
 )

@@ -40,5 +40,24 @@ CAUSE = CauseUnit(
                 "it: check that gradients reach the weights at all."
             ),
         ),
+        RuleUnit(
+            id="BUG-NO-PROGRESS",
+            when=("train.no_progress",),
+            unless=(
+                "layers.zero_update",
+                "layers.no_gradient",
+                "layers.init_zero",
+                "layers.dead_relu",
+                "layers.vanishing",
+                "layers.update_low",
+            ),
+            cf=0.2,
+            priority=300,
+            description=(
+                "The loss does not move from its start and no per-layer statistic says why: "
+                "gradients may not reach the weights at all "
+                "(one of the usual suspects; record layers to tell)."
+            ),
+        ),
     ),
 )

@@ -52,5 +52,27 @@ CAUSE = CauseUnit(
             priority=400,
             description="The weights move a lot per step: contrary evidence.",
         ),
+        RuleUnit(
+            id="LRL-NO-PROGRESS",
+            when=("train.no_progress",),
+            unless=(
+                "layers.update_low",
+                "layers.update_high",
+                "layers.zero_update",
+                "layers.init_zero",
+                "layers.dead_relu",
+                "layers.vanishing",
+                "config.lr_low",
+                "config.lr_high",
+                "config.lr_typical",
+            ),
+            cf=0.2,
+            priority=300,
+            description=(
+                "The loss does not move from its start and no per-layer statistic says why: "
+                "steps may be too small to move the loss "
+                "(one of the usual suspects; record layers to tell)."
+            ),
+        ),
     ),
 )

@@ -23,6 +23,7 @@ CAUSE = CauseUnit(
             when=("train.high_final",),
             unless=(
                 "train.at_chance",
+                "train.no_progress",
                 "train.softmax_floor",
                 "train.still_falling",
                 "train.nonfinite",

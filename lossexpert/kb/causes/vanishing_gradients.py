@@ -28,5 +28,24 @@ CAUSE = CauseUnit(
                 "vanishing-gradient setup."
             ),
         ),
+        RuleUnit(
+            id="VAN-NO-PROGRESS",
+            when=("train.no_progress",),
+            unless=(
+                "layers.vanishing",
+                "layers.init_zero",
+                "layers.dead_relu",
+                "layers.zero_update",
+                "layers.update_low",
+                "layers.grad_nonfinite",
+            ),
+            cf=0.2,
+            priority=300,
+            description=(
+                "The loss does not move from its start and no per-layer statistic says why: "
+                "the gradient may die on its way to the first layers "
+                "(one of the usual suspects; record layers to tell)."
+            ),
+        ),
     ),
 )

@@ -56,5 +56,25 @@ CAUSE = CauseUnit(
                 "in a flat, symmetric state."
             ),
         ),
+        RuleUnit(
+            id="INIT-NO-PROGRESS",
+            when=("train.no_progress",),
+            unless=(
+                "layers.init_zero",
+                "layers.init_scale",
+                "layers.dead_relu",
+                "layers.vanishing",
+                "layers.zero_update",
+                "layers.update_low",
+                "config.lr_low",
+            ),
+            cf=0.2,
+            priority=300,
+            description=(
+                "The loss does not move from its start and no per-layer statistic says why: "
+                "the network may start in a flat or symmetric state "
+                "(one of the usual suspects; record layers to tell)."
+            ),
+        ),
     ),
 )
