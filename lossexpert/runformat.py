@@ -9,7 +9,6 @@ refused in the config, where they can only be a mistake.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -246,10 +245,6 @@ def _collect_extras(model: BaseModel, prefix: str, found: list[str]) -> None:
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
                     _collect_extras(item, f"{prefix}{name}.{i}.", found)
-
-
-def finite(x: float | None) -> bool:
-    return x is not None and math.isfinite(x)
 
 
 def json_schema() -> dict[str, Any]:

@@ -25,9 +25,6 @@ class KnowledgeBase:
     problem_rules: tuple[ProblemRule, ...]
     causes: dict[str, CauseUnit]
 
-    def rule_index(self) -> dict[str, tuple[CauseUnit, RuleUnit]]:
-        return {r.id: (c, r) for c in self.causes.values() for r in c.rules}
-
 
 @cache
 def knowledge_base() -> KnowledgeBase:

@@ -39,12 +39,6 @@ def _checkpoint_number(name: str) -> int:
     return int(tail) if tail.isdigit() else -1
 
 
-def looks_like_state(obj: Any) -> bool:
-    return isinstance(obj, dict) and (
-        "log_history" in obj or ("global_step" in obj and "best_metric" in obj)
-    )
-
-
 def read(path: Path) -> Imported:
     state_path = find_state(path)
     if state_path is None:

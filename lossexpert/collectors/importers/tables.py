@@ -12,7 +12,6 @@ import csv
 import io
 import itertools
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from lossexpert.collectors.importers._common import Imported
 from lossexpert.collectors.runfile import _json_constant, decode_text, read_file_bytes
 from lossexpert.errors import RunParseError, RunSchemaError
 
-MISSING = {"", "na", "nan?", "none", "null", "-"}
+MISSING = {"", "na", "n/a", "none", "null", "-"}
 
 
 def _cell(text: str) -> float | None:
@@ -191,7 +190,3 @@ def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
             raise RunSchemaError(source, f"line {number}", "expected an object per line")
         rows.append(obj)
     return rows
-
-
-def is_nan(v: float) -> bool:
-    return math.isnan(v)
