@@ -300,12 +300,18 @@ def test_tensorboard_restart_purges_the_overlap(tmp_path: Path) -> None:
     assert any("restarts at step 60" in w for w in imported.loaded.warnings)
 
 
-def test_mlflow_through_its_own_client(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mlflow_through_its_own_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     pytest.importorskip("mlflow")
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
-    run_dir = mlflow_run_dir()
-    uri = run_dir.parent.parent.resolve().as_uri()
-    via_client = import_run(run_dir, source="mlflow", run_id=run_dir.name, tracking_uri=uri)
+    # git keeps no empty folders, and MLflow's file store wants the run's artifacts/ folder.
+    store = tmp_path / "mlruns"
+    shutil.copytree(FIXTURES / "mlflow", store)
+    run_dir = next(p.parent for p in store.rglob("metrics") if p.is_dir())
+    (run_dir / "artifacts").mkdir(exist_ok=True)
+    (store / ".trash").mkdir(exist_ok=True)
+    via_client = import_run(
+        run_dir, source="mlflow", run_id=run_dir.name, tracking_uri=store.as_uri()
+    )
     via_files = import_run(run_dir)
     a, b = via_client.loaded.run, via_files.loaded.run
     assert a.curves["train"].loss == b.curves["train"].loss
