@@ -3,7 +3,9 @@
     pip install -e '.[examples]'
     python benchmarks/diagnosis/generate.py [NAME ...]     # writes benchmarks/diagnosis/runs/
 
-Two scenarios for every cause that can be injected, across digits / wine / breast cancer /
+Together with the 17 bundled examples (``examples/runs/``, written by
+``examples/make_examples.py``; they count as the ``tune`` half and are not repeated here):
+two scenarios for every cause that can be injected, across digits / wine / breast cancer /
 diabetes, with MLPs and a small CNN, plus healthy runs of varied shapes. Every scenario has a
 fixed seed and a ``half``: ``tune`` scenarios were used to set thresholds, ``test`` ones were
 not (the scorer reports both, the README quotes ``test``). A scenario must show the problem
@@ -43,19 +45,6 @@ def S(half: str, name: str, cause: str, **kw: object) -> Case:
 
 SUITE: list[Case] = [
     # ---- healthy runs: where diagnosis tools raise false alarms
-    S("tune", "healthy_digits_adam", "none", weight_decay=1e-4, epochs=15),
-    S(
-        "tune",
-        "healthy_wine_sgd_momentum",
-        "none",
-        dataset="wine",
-        optimizer="sgd",
-        lr=0.05,
-        momentum=0.9,
-        batch_size=16,
-        epochs=30,
-        hidden=[32],
-    ),
     S(
         "tune",
         "healthy_digits_cnn_warmup_cosine",
@@ -141,7 +130,6 @@ SUITE: list[Case] = [
     ),
     S("test", "healthy_digits_cnn_adam", "none", family="cnn", hidden=[64], epochs=10, seed=1),
     # ---- train loss not decreasing
-    S("tune", "lr_high_sgd_nan", "learning_rate_too_high", optimizer="sgd", lr=2.0),
     S(
         "test",
         "lr_high_adam_cnn",
@@ -152,7 +140,6 @@ SUITE: list[Case] = [
         epochs=10,
         seed=1,
     ),
-    S("tune", "lr_low_sgd", "learning_rate_too_low", optimizer="sgd", lr=1e-4),
     S(
         "test",
         "lr_low_adam_cnn",
@@ -163,7 +150,6 @@ SUITE: list[Case] = [
         epochs=10,
         seed=1,
     ),
-    S("tune", "init_zeros", "weight_initialization", init="zeros"),
     S(
         "test",
         "init_constant_wine",
@@ -175,7 +161,6 @@ SUITE: list[Case] = [
         epochs=30,
         seed=1,
     ),
-    S("tune", "over_reg_wd_dropout", "over_regularization", weight_decay=0.5, dropout=0.6),
     S(
         "test",
         "over_reg_wine_dropout",
@@ -210,7 +195,6 @@ SUITE: list[Case] = [
         epochs=10,
         seed=1,
     ),
-    S("tune", "loss_softmax_then_ce", "loss_function", out_act="softmax"),
     S(
         "test",
         "loss_softmax_then_ce_cnn",
@@ -220,14 +204,6 @@ SUITE: list[Case] = [
         out_act="softmax",
         epochs=10,
         seed=1,
-    ),
-    S(
-        "tune",
-        "insufficient_two_epochs",
-        "insufficient_training",
-        optimizer="sgd",
-        lr=0.01,
-        epochs=2,
     ),
     S(
         "test",
@@ -240,16 +216,6 @@ SUITE: list[Case] = [
         momentum=0.5,
         epochs=2,
         seed=1,
-    ),
-    S(
-        "tune",
-        "vanishing_sigmoid_deep",
-        "vanishing_gradients",
-        act=nn.Sigmoid,
-        hidden=[64] * 10,
-        optimizer="sgd",
-        lr=0.1,
-        init="default",
     ),
     S(
         "test",
@@ -289,7 +255,6 @@ SUITE: list[Case] = [
         epochs=30,
         seed=1,
     ),
-    S("tune", "dead_relu_negative_bias", "dead_relu", bias_init=-4.0, optimizer="sgd", lr=0.05),
     S(
         "test",
         "dead_relu_negative_bias_wine",
@@ -303,7 +268,6 @@ SUITE: list[Case] = [
         epochs=30,
         seed=1,
     ),
-    S("tune", "bug_optimizer_on_copy", "gradient_bug", optimizer_on_copy=True),
     S(
         "test",
         "bug_optimizer_last_layer_only",
@@ -360,17 +324,6 @@ SUITE: list[Case] = [
         seed=1,
     ),
     S(
-        "tune",
-        "unshuffled_sorted_digits",
-        "data_not_shuffled",
-        shuffle=False,
-        sort_by_label=True,
-        optimizer="sgd",
-        lr=0.05,
-        momentum=0.9,
-        epochs=15,
-    ),
-    S(
         "test",
         "unshuffled_sorted_cnn",
         "data_not_shuffled",
@@ -397,16 +350,6 @@ SUITE: list[Case] = [
         seed=1,
     ),
     S(
-        "tune",
-        "unnormalized_breast_cancer",
-        "data_not_normalized",
-        dataset="breast_cancer",
-        standardize=False,
-        lr=1e-2,
-        epochs=30,
-        hidden=[32],
-    ),
-    S(
         "test",
         "unnormalized_wine",
         "data_not_normalized",
@@ -420,7 +363,6 @@ SUITE: list[Case] = [
         epochs=30,
         seed=1,
     ),
-    S("tune", "model_bottleneck_digits", "model_structure", hidden=[2], epochs=30),
     S(
         "test",
         "model_bottleneck_cnn",
@@ -431,15 +373,6 @@ SUITE: list[Case] = [
         seed=1,
     ),
     # ---- val loss not decreasing
-    S(
-        "tune",
-        "overfit_small_digits",
-        "overfitting",
-        train_size=100,
-        hidden=[512, 512],
-        epochs=300,
-        lr=3e-3,
-    ),
     S(
         "test",
         "overfit_small_cnn",
@@ -452,7 +385,6 @@ SUITE: list[Case] = [
         seed=1,
     ),
     # ---- test loss not decreasing
-    S("tune", "shift_translated_digits", "distribution_shift", test_transform="translate"),
     S(
         "test",
         "shift_breast_cancer_offset",
@@ -463,7 +395,6 @@ SUITE: list[Case] = [
         epochs=30,
         seed=1,
     ),
-    S("tune", "test_noise_digits", "test_noise", test_transform="noise"),
     S(
         "test",
         "test_noise_cnn",

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import lossexpert  # noqa: E402
 
-RUNS = Path(__file__).parent / "runs"
+# The suite: the runs generated for it, plus the bundled examples (their scenarios are the
+# rest of the tuning half; examples/make_examples.py writes them).
+RUN_DIRS = (Path(__file__).parent / "runs", ROOT / "examples" / "runs")
 LEVELS: dict[str, tuple[str, ...]] = {
     "all": ("curves", "config", "layers", "data"),
     "curves+config": ("curves", "config"),
@@ -66,10 +68,11 @@ class Score:
 
 def load_suite(half: str) -> list[tuple[Path, str, str]]:
     suite = []
-    for path in sorted(RUNS.glob("*.json")):
+    for path in sorted(p for folder in RUN_DIRS for p in folder.glob("*.json")):
         tags = json.loads(path.read_text())["run"]["tags"]
-        if half in ("all", tags.get("half")):
-            suite.append((path, tags["injected_cause"], tags.get("half", "?")))
+        run_half = tags.get("half", "tune")  # the bundled examples were used for tuning
+        if half in ("all", run_half):
+            suite.append((path, tags["injected_cause"], run_half))
     return suite
 
 
