@@ -23,7 +23,8 @@ def expand(pattern: str) -> list[Path]:
     return [m for m in matches if m.is_file()] if matches else [path]
 
 
-def explain_one(job: tuple[str, str, str | None]) -> str:
+def explain_one(job: tuple[str, str, str | None]) -> tuple[bool, str]:
+    """(diagnosed?, the JSON line) for one run."""
     path, lang, source = job
     from lossexpert._diagnose import diagnose
     from lossexpert.collectors.importers import import_run
@@ -46,13 +47,13 @@ def explain_one(job: tuple[str, str, str | None]) -> str:
             "code": "LE000",
             "error": f"internal error: {type(err).__name__}: {printable(str(err))}",
         }
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    return bool(record["ok"]), json.dumps(record, separators=(",", ":"), ensure_ascii=False)
 
 
 def explain_many(
     paths: list[Path], *, lang: str = "en", source: str | None = None, jobs: int | None = None
-) -> Iterator[str]:
-    """JSON lines in input order; runs in parallel processes when there are several."""
+) -> Iterator[tuple[bool, str]]:
+    """(diagnosed?, JSON line) in input order; parallel processes when there are several."""
     work = [(str(p), lang, source) for p in paths]
     workers = min(jobs or os.cpu_count() or 1, len(work))
     if workers <= 1 or len(work) < 4:

@@ -188,8 +188,8 @@ def _explain_many(
         progress.start()
         task = progress.add_task("diagnosing", total=len(paths))
     try:
-        for line in explain_many(paths, lang=lang, source=source, jobs=jobs):
-            failed += '"ok":false' in line[:2000]
+        for ok, line in explain_many(paths, lang=lang, source=source, jobs=jobs):
+            failed += not ok
             sink.write(line + "\n")
             if progress is not None:
                 progress.advance(task)

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from lossexpert.collectors.runfile import _json_constant
+from lossexpert.collectors.runfile import json_constant
 from lossexpert.errors import RunParseError, RunSchemaError
 from lossexpert.runformat import FORMAT_ID, SERIES_FIELDS
 
@@ -87,7 +87,7 @@ def read_jsonl_text(text: str, source: str) -> tuple[dict[str, Any], list[str]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line, parse_constant=_json_constant)
+            record = json.loads(line, parse_constant=json_constant)
         except (json.JSONDecodeError, RecursionError) as err:
             is_last = all(not rest.strip() for rest in lines[number:])
             if is_last and not text.endswith("\n"):

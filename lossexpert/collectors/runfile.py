@@ -48,7 +48,8 @@ def _max_bytes() -> int:
         return DEFAULT_MAX_BYTES
 
 
-def _json_constant(name: str) -> float:
+def json_constant(name: str) -> float:
+    """``parse_constant`` for ``json.loads``: NaN/Infinity/-Infinity become floats."""
     # json accepts NaN/Infinity/-Infinity; they are legitimate evidence in curves.
     return float(name.replace("Infinity", "inf"))
 
@@ -61,7 +62,7 @@ def parse_json_bytes(data: bytes, source: str) -> Any:
         except (orjson.JSONDecodeError, RecursionError):
             pass  # NaN/Infinity literals, or a real error: the standard parser says which
     try:
-        return json.loads(text, parse_constant=_json_constant)
+        return json.loads(text, parse_constant=json_constant)
     except json.JSONDecodeError as err:
         raise RunParseError(
             source, "", f"not valid JSON at line {err.lineno} column {err.colno}: {err.msg}"

@@ -9,13 +9,12 @@ a warning, so a diverged run is reported as diverged rather than healthy.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from lossexpert.collectors.importers._common import Imported
-from lossexpert.collectors.runfile import _json_constant, decode_text, read_file_bytes
+from lossexpert.collectors.runfile import parse_json_bytes, read_file_bytes
 from lossexpert.errors import RunParseError, RunSchemaError
 
 SUMMARY_KEYS = ("train_runtime", "train_loss", "total_flos", "train_samples_per_second")
@@ -44,11 +43,7 @@ def read(path: Path) -> Imported:
     if state_path is None:
         raise RunParseError(str(path), "", "no trainer_state.json here (nor in checkpoint-*/)")
     source = str(state_path)
-    text = decode_text(read_file_bytes(state_path), source)
-    try:
-        state = json.loads(text, parse_constant=_json_constant)
-    except json.JSONDecodeError as err:
-        raise RunParseError(source, "", f"not valid JSON at line {err.lineno}: {err.msg}") from None
+    state = parse_json_bytes(read_file_bytes(state_path), source)
     if not isinstance(state, dict):
         raise RunSchemaError(source, "", "expected a JSON object (a trainer_state.json)")
     history = state.get("log_history")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lossexpert.collectors.importers._common import Imported
-from lossexpert.collectors.runfile import _json_constant, decode_text, read_file_bytes
+from lossexpert.collectors.runfile import decode_text, json_constant, read_file_bytes
 from lossexpert.errors import RunParseError, RunSchemaError
 
 MISSING = {"", "na", "n/a", "none", "null", "-"}
@@ -183,7 +183,7 @@ def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line, parse_constant=_json_constant)
+            obj = json.loads(line, parse_constant=json_constant)
         except json.JSONDecodeError as err:
             raise RunParseError(source, f"line {number}", f"not valid JSON: {err.msg}") from None
         if not isinstance(obj, dict):
