@@ -49,6 +49,8 @@ class ModelSummary(_Strict):
     normalization: list[str] = Field(default_factory=list)
     hidden_sizes: list[int] = Field(default_factory=list)
     output_activation: str | None = None
+    # Width of the model's output (logits per sample): the class count when none is given.
+    output_width: Annotated[int, Field(ge=1)] | None = None
 
 
 class OptimizerConfig(_Strict):
@@ -192,6 +194,9 @@ class DataStats(_Strict):
     label_std: Annotated[float, Field(ge=0)] | None = None
     # Fraction of consecutive training batches whose labels are all one class: ~0 when shuffled.
     ordered_batch_fraction: Annotated[float, Field(ge=0, le=1)] | None = None
+    # Targets are float rows with one 1 and zeros (one-hot): a classification target,
+    # whatever loss is applied to it.
+    target_one_hot: bool | None = None
 
     @model_validator(mode="after")
     def _features_aligned(self) -> DataStats:
