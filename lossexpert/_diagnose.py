@@ -13,6 +13,7 @@ from typing import Any, Literal
 from lossexpert._version import __version__
 from lossexpert.collectors.runfile import LoadedRun, RunSource, load_run
 from lossexpert.diagnosis import (
+    ChainStep,
     Diagnosis,
     Event,
     Evidence,
@@ -23,9 +24,12 @@ from lossexpert.diagnosis import (
     RuleTrace,
     RunInfo,
 )
+from lossexpert.engine.chains import Chains, resolve
 from lossexpert.engine.inference import Inference, Support, combine, infer
 from lossexpert.engine.symptoms import Findings, Symptom, extract
 from lossexpert.kb import DEFAULT_THRESHOLDS, Thresholds, knowledge_base
+from lossexpert.kb.chains import CAUSAL_LINKS
+from lossexpert.kb.priors import prior
 from lossexpert.kb.texts import Texts, texts
 from lossexpert.runformat import Config, Run
 
@@ -39,6 +43,7 @@ def diagnose(
     lang: str = "en",
     thresholds: Thresholds | Mapping[str, Any] | None = None,
     evidence: Iterable[EvidenceLevel] = ALL_EVIDENCE,
+    extra_symptoms: Iterable[Symptom] = (),
 ) -> Diagnosis:
     """Diagnose one run: a path (``.json``), a dict, or a ``Run``.
 
@@ -50,6 +55,9 @@ def diagnose(
     words = texts(lang)
     view = _restrict(loaded.run, set(evidence))
     found = extract(view, th)
+    for extra in extra_symptoms:  # facts from elsewhere (doctor probes: source "probe")
+        if not found.has(extra.name):
+            found.symptoms.append(extra)
     result = infer(found.symptoms)
     diagnosis = _assemble(loaded, view, found, result, th, words)
     return diagnosis.attach_run(view)
@@ -120,24 +128,33 @@ def _assemble(
     for support in result.supports:
         by_cause[support.cause.id].append(support)
     remedy_ctx = _remedy_context(run, symptoms, context)
-    scored = []
+    confidence: dict[str, float] = {}
     for cause_id, supports in by_cause.items():
-        confidence = combine(s.cf for s in supports)
-        if confidence >= th.min_confidence and any(s.cf > 0 for s in supports):
-            scored.append((confidence, kb.causes[cause_id].rank, cause_id, supports))
-    scored.sort(key=lambda x: (-x[0], x[1]))
+        value = combine(s.cf for s in supports)
+        if value >= th.min_confidence and any(s.cf > 0 for s in supports):
+            confidence[cause_id] = value
+    chains = resolve(
+        confidence,
+        (s.name for s in symptoms),
+        CAUSAL_LINKS,
+        sort_key=lambda c, conf: (-round(conf, 2), -prior(c), kb.causes[c].rank),
+        combine=combine,
+    )
     findings = []
-    for rank, (confidence, _, cause_id, supports) in enumerate(scored, start=1):
+    for rank, cause_id in enumerate(chains.order, start=1):
         cause = kb.causes[cause_id]
-        supports = sorted(supports, key=lambda s: -s.cf)
+        supports = sorted(by_cause[cause_id], key=lambda s: -s.cf)
         pro = _unique(sym for s in supports if s.cf > 0 for sym in s.symptoms)
         con = _unique(sym for s in supports if s.cf < 0 for sym in s.symptoms if sym not in pro)
+        strongest = supports[0].rule
+        explains = _descendants(chains, cause_id)
+        link = chains.parent.get(cause_id)
         findings.append(
             Finding(
                 rank=rank,
                 cause=cause_id,
-                problem=cause.problem,
-                confidence=round(confidence, 3),
+                problem=strongest.problem or cause.problem,
+                confidence=round(chains.confidence[cause_id], 3),
                 title=words.cause_title(cause_id),
                 explanation=words.cause_why(cause_id),
                 evidence=[_evidence(s, words) for s in pro],
@@ -153,6 +170,17 @@ def _assemble(
                     for s in supports
                 ],
                 reference=cause.reference,
+                explains=explains,
+                chain=[
+                    ChainStep(
+                        cause=c,
+                        title=words.cause_title(c),
+                        via=chains.via[c],
+                        text=words.link_why(chains.parent[c]),
+                    )
+                    for c in explains
+                ],
+                explained_by=None if link is None else chains.root_of(cause_id),
             )
         )
     problems = []
@@ -194,7 +222,7 @@ def _assemble(
     elif blind:
         summary = f"{words.cannot_judge()}: {words.missing(blind[0])}"
     else:
-        summary = words.healthy()
+        summary = words.healthy(run.curves.keys())
     return Diagnosis(
         lossexpert_version=__version__,
         lang=words.lang,
@@ -240,6 +268,19 @@ def _flat_config(run: Run) -> dict[str, Any]:
 
     walk("", run.config.model_dump(exclude_none=True))
     return {k: v for k, v in flat.items() if v != ""}
+
+
+def _descendants(chains: Chains, cause: str) -> list[str]:
+    """Every cause the root accounts for, in report order (children before grandchildren
+    of a later child)."""
+    found: list[str] = []
+    stack = [cause]
+    while stack:
+        for child in chains.children(stack.pop()):
+            if child not in found:
+                found.append(child)
+                stack.append(child)
+    return [c for c in chains.order if c in found]
 
 
 def _unique(symptoms: Iterable[Symptom]) -> list[Symptom]:

@@ -18,7 +18,7 @@ class Evidence(BaseModel):
     """One observed symptom: its id, where it came from, its numbers and a sentence."""
 
     symptom: str
-    source: Literal["curves", "config", "layers", "data"]
+    source: Literal["curves", "config", "layers", "data", "probe", "user"]
     strength: float
     values: dict[str, Scalar]
     text: str
@@ -33,6 +33,15 @@ class RuleTrace(BaseModel):
     facts: list[str]
 
 
+class ChainStep(BaseModel):
+    """One consequence a root cause produced: "which led to ..."."""
+
+    cause: str
+    title: str
+    via: list[str]  # the facts that show the root acting first
+    text: str  # how the root produces the consequence
+
+
 class Finding(BaseModel):
     rank: int
     cause: str
@@ -45,6 +54,25 @@ class Finding(BaseModel):
     remedies: list[str] = Field(min_length=1)
     rules: list[RuleTrace]
     reference: str
+    # Explaining away: a root lists the causes it accounts for (``chain`` says how, in
+    # order); a consequence names its root. Both empty for a cause that stands alone.
+    explains: list[str] = Field(default_factory=list)
+    chain: list[ChainStep] = Field(default_factory=list)
+    explained_by: str | None = None
+    tried: str | None = None  # doctor: the remedy tried on a copy, confirmed or not
+
+
+class ProbeResult(BaseModel):
+    """One experiment of ``lossexpert.doctor``: ran, skipped (and why) or failed (the error)."""
+
+    name: str
+    status: Literal["ran", "skipped", "failed"]
+    reason: str = ""  # why it was skipped, or the error it raised
+    seconds: float = 0.0
+    facts: list[str] = Field(default_factory=list)  # the symptoms it produced
+    text: list[str] = Field(default_factory=list)  # those symptoms' sentences
+    values: dict[str, Scalar | None] = Field(default_factory=dict)
+    series: dict[str, list[float]] = Field(default_factory=dict)  # e.g. the LR sweep
 
 
 class Problem(BaseModel):
@@ -100,6 +128,7 @@ class Diagnosis(BaseModel):
     warnings: list[str]
     events: list[Event] = Field(default_factory=list)
     config: dict[str, Scalar | None] = Field(default_factory=dict)
+    probes: list[ProbeResult] = Field(default_factory=list)  # doctor's experiments
     # The run as the diagnosis saw it, for the HTML report's plots; not serialised.
     _run: Run | None = PrivateAttr(default=None)
 

@@ -93,7 +93,7 @@ def _compile(kb: KnowledgeBase) -> type[_LossEngine]:
         members[f"rule_{p.id}"] = Rule(*patterns, salience=p.priority)(_problem_action(p))
     for cause in kb.causes.values():
         for unit in cause.rules:
-            patterns = [ProblemFact(id=cause.problem)]
+            patterns = [ProblemFact(id=unit.problem or cause.problem)]
             patterns += [
                 getattr(AS, f"s{i}") << SymptomFact(name=n) for i, n in enumerate(unit.when)
             ]

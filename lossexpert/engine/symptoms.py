@@ -18,7 +18,7 @@ from lossexpert.kb.thresholds import Thresholds
 from lossexpert.runformat import Config, DataStats, LayerStats, Run
 
 Scalar = int | float | str | bool
-Source = Literal["curves", "config", "layers", "data"]
+Source = Literal["curves", "config", "layers", "data", "probe", "user"]
 
 ADAPTIVE_OPTIMIZERS = (
     "adam",
@@ -209,7 +209,8 @@ def _train_symptoms(
             value=nf[1],
             finite_points=int(np.isfinite(series.values).sum()),
         )
-    if s is None:
+    if s is None:  # fewer than two finite points: nothing to judge
+        out.missing.append("curves.train.short")
         return
     out.context["train_final"] = s.final
     out.context["train_start"] = s.start
@@ -363,7 +364,10 @@ def _val_test_symptoms(
                 minimum=va.minimum,
                 final=va.final,
                 rise_pct=100 * rise / va.minimum,
-                min_at_pct=100 * va.min_position,
+                # Over the run's steps (the longest curve's last step), not the val points.
+                min_at_pct=100
+                * va.min_step
+                / max(1, *(s.last_step for s in summaries.values() if s is not None)),
             )
         if tr is not None and scale is not None:
             gap = (va.final - tr.final) / scale

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from lossexpert._cache import template_cache
+from lossexpert.kb.units import CausalLink
 
 LANGUAGES = ("en", "zh")
 
@@ -86,8 +87,16 @@ class Texts:
     def problem_summary(self, problem: str) -> str:
         return str(self._module("problems.j2").summary(problem)).strip()
 
-    def healthy(self) -> str:
-        return str(self._module("problems.j2").healthy()).strip()
+    def healthy(self, splits: Iterable[str] = ("train", "val", "test")) -> str:
+        """The healthy verdict, speaking only of the splits the run has."""
+        have = set(splits)
+        return str(
+            self._module("problems.j2").healthy("val" in have, "test" in have)
+        ).strip()
+
+    def link_why(self, link: CausalLink) -> str:
+        """How a root cause produced a consequence ("which led to ...")."""
+        return str(self._module("chains.j2").link(link.root, link.consequence)).strip()
 
     def cannot_judge(self) -> str:
         return str(self._module("problems.j2").cannot_judge()).strip()

@@ -61,6 +61,9 @@ class RuleUnit:
     description: str
     unless: tuple[str, ...] = ()
     priority: int = 500
+    # The problem under which the rule may fire, when not the cause's own: a test-set cause
+    # such as a preprocessing mismatch can already show in the val split.
+    problem: ProblemId | None = None
     # Extra hand-written cases, as sets of symptom names, beyond the derived ones.
     also_fires_on: tuple[frozenset[str], ...] = ()
     never_fires_on: tuple[frozenset[str], ...] = ()
@@ -85,3 +88,19 @@ class ProblemRule:
     description: str
     priority: int = 1000
     after: tuple[ProblemId, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class CausalLink:
+    """A root cause that produces another cause's symptoms: when both are found and one of
+    ``via`` is present (the root acted first, or is there in the config), the consequence is
+    explained away: reported under the root ("which led to ..."), and its evidence counts
+    ``transfer`` times towards the root. ``blocked_by`` symptoms show the consequence had
+    another origin (e.g. units already dead before the first update)."""
+
+    root: str
+    consequence: str
+    via: tuple[str, ...]
+    description: str
+    transfer: float = 0.5
+    blocked_by: tuple[str, ...] = ()
