@@ -62,7 +62,7 @@ FromOption = Annotated[
     typer.Option(
         "--from",
         help="Force the source: run, tensorboard, hf, lightning, keras, "
-        "mlflow, csv (default: detected from the path).",
+        "mlflow, csv, wandb (default: detected from the path).",
     ),
 ]
 MapOption = Annotated[

@@ -9,11 +9,15 @@ itself); ``source=`` forces one. Names are mapped to splits by ``_mapping``; ove
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from lossexpert.collectors.importers import hf_state, mlflow_store, tables, tensorboard
+from lossexpert.collectors.importers import wandb as wandb_log
 from lossexpert.collectors.importers._common import Imported, to_run
 from lossexpert.collectors.importers._mapping import Mapping_
 from lossexpert.collectors.runfile import (
@@ -25,8 +29,10 @@ from lossexpert.collectors.runfile import (
 )
 from lossexpert.errors import RunInputError, RunNotFoundError, RunParseError
 
-SourceKind = Literal["run", "tensorboard", "hf", "lightning", "keras", "mlflow", "csv"]
-SOURCES: tuple[str, ...] = ("run", "tensorboard", "hf", "lightning", "keras", "mlflow", "csv")
+SourceKind = Literal["run", "tensorboard", "hf", "lightning", "keras", "mlflow", "csv", "wandb"]
+SOURCES: tuple[str, ...] = (
+    "run", "tensorboard", "hf", "lightning", "keras", "mlflow", "csv", "wandb"
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ def detect(path: Path) -> SourceKind:
             return "lightning"
         if mlflow_store.find_run_dirs(path):
             return "mlflow"
+        if wandb_log.find_run_dirs(path):
+            return "wandb"
         raise RunParseError(
             str(path),
             "",
@@ -57,6 +65,8 @@ def detect(path: Path) -> SourceKind:
     name = path.name.lower()
     if tensorboard.is_event_file(path):
         return "tensorboard"
+    if wandb_log.is_log_file(path):
+        return "wandb"
     head = read_file_bytes(path)[:65536]
     if name.endswith((".jsonl", ".ndjson")):
         return "run" if is_jsonl(path, head) and b'"header"' in head.split(b"\n", 1)[0] else "csv"
@@ -66,6 +76,8 @@ def detect(path: Path) -> SourceKind:
         first_line = head.decode("utf-8", "replace").lower().replace("\r", "\n").split("\n")[0]
         if name.endswith("metrics.csv") or (path.parent / "hparams.yaml").is_file():
             return "lightning"
+        if wandb_log.is_export(next(csv.reader([first_line]), [])):
+            return "wandb"
         if "step" in first_line or "split" in first_line:
             return "csv"
         return "keras"
@@ -95,13 +107,14 @@ def import_run(
         )
     if kind == "run":
         return ImportedRun(read_run_file(p), "run")
-    readers = {
+    readers: dict[str, Callable[[Path], Imported]] = {
         "tensorboard": tensorboard.read,
         "hf": hf_state.read,
         "lightning": tables.read_lightning,
         "keras": tables.read_keras,
         "mlflow": mlflow_store.read,
         "csv": tables.read_table,
+        "wandb": partial(wandb_log.read, rules=rules),
     }
     if not p.exists():
         raise RunNotFoundError(str(p), "", "no such file or directory")
