@@ -21,13 +21,14 @@ complete line before it still reads back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from lossexpert.collectors.runfile import json_constant
 from lossexpert.errors import RunParseError, RunSchemaError
@@ -36,46 +37,90 @@ from lossexpert.runformat import FORMAT_ID, SERIES_FIELDS
 
 class JsonlWriter:
     """Append records to a ``.jsonl`` file; flush every ``flush_records`` records or
-    ``flush_seconds`` seconds, fsync on close. Thread-safe."""
+    ``flush_seconds`` seconds, fsync on close. Thread-safe.
+
+    Records are buffered as text and written with ``os.write`` on the raw descriptor, so a
+    failed write (disk full, file system remounted read-only) leaves no half-flushed buffer
+    behind: the writer cuts the file back to its last complete line, closes it and raises the
+    ``OSError`` once; later calls do nothing. What was written before stays readable.
+    """
 
     def __init__(
         self, path: str | os.PathLike[str], *, flush_records: int = 200, flush_seconds: float = 5.0
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._complete = os.fstat(self._fd).st_size  # bytes that end in a complete line
+        self._buffer: list[str] = []
         self._lock = threading.Lock()
-        self._pending = 0
         self._last_flush = time.monotonic()
         self.flush_records = flush_records
         self.flush_seconds = flush_seconds
+        self.failed: OSError | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
 
     def write(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, separators=(",", ":"), allow_nan=True)
         with self._lock:
-            if self._file is None:
+            if self._fd is None:
                 return
-            self._file.write(line + "\n")
-            self._pending += 1
+            self._buffer.append(line)
             now = time.monotonic()
-            if self._pending >= self.flush_records or now - self._last_flush >= self.flush_seconds:
-                self._file.flush()
-                self._pending = 0
+            if (
+                len(self._buffer) >= self.flush_records
+                or now - self._last_flush >= self.flush_seconds
+            ):
+                self._flush_locked()
                 self._last_flush = now
 
     def flush(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.flush()
+            self._flush_locked()
 
     def close(self) -> None:
         with self._lock:
-            if self._file is None:
+            if self._fd is None:
                 return
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
+            self._flush_locked()
+            fd = self._fd
+            try:
+                os.fsync(fd)
+            except OSError as err:
+                self._abandon(err)
+                raise
+            self._fd = None
+            os.close(fd)
+
+    def _raw_write(self, fd: int, data: memoryview) -> int:
+        return os.write(fd, data)
+
+    def _flush_locked(self) -> None:
+        if self._fd is None or not self._buffer:
+            return
+        data = ("\n".join(self._buffer) + "\n").encode("utf-8", "surrogatepass")
+        self._buffer = []
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self._raw_write(self._fd, view) :]
+        except OSError as err:
+            self._abandon(err)
+            raise
+        self._complete += len(data)
+
+    def _abandon(self, err: OSError) -> None:
+        """A write failed: keep the file readable (no torn last line), stop writing."""
+        fd, self._fd, self._buffer, self.failed = self._fd, None, [], err
+        if fd is None:
+            return
+        with contextlib.suppress(OSError):  # read-only: the reader skips a torn last line
+            os.ftruncate(fd, self._complete)
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def read_jsonl_text(text: str, source: str) -> tuple[dict[str, Any], list[str]]:

@@ -8,21 +8,26 @@ Cheap enough to leave on:
 - statistics are computed on the device with ``torch._foreach_norm`` and friends, kept in a
   device buffer and copied to the host in one transfer every ``transfer_every`` samples; no
   per-tensor ``.item()``. Losses logged as tensors are stacked and copied the same way;
+- the update ratio uses a fixed random subset of each weight's elements: no copy of the model;
 - activation hooks are attached only for the forward pass of a sampled step.
 
 It never breaks training: an exception inside any hook is caught, reported once as a
-``RuntimeWarning``, and that part of the collector switches itself off. Hooks are removed on
-exit, exceptions included.
+``RuntimeWarning``, and that part of the collector switches itself off; a disk that fills up
+or turns read-only stops the recording with one warning. Hooks are removed on exit,
+exceptions included.
 
-Distributed: under ``torch.distributed`` only rank 0 writes; gradients are identical on every
-rank after DDP's all-reduce, so its statistics are the global ones. FSDP-sharded gradients are
-*not* supported: per-layer norms would be of local shards (the global norm is the square root
-of the all-reduced sum of squared local norms); the layer statistics switch off with a warning.
+Distributed: under ``torch.distributed`` only rank 0 writes. With DDP gradients are identical
+on every rank after the all-reduce, so rank 0's statistics are the global ones. With FSDP2
+(``fully_shard`` on a 1-D device mesh) each rank reduces its local shards and one all-reduce
+of the sums per sampled step gives the global norms. FSDP1 (``FullyShardedDataParallel``,
+flat parameters) and FSDP2 on 2-D meshes (HSDP) are not supported: the layer statistics
+switch off with a warning (loss curves and config are still recorded).
+
+The parts live in ``lossexpert.collectors._watch``; this module wires them together.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -33,39 +38,28 @@ from typing import Any
 import torch
 from torch import nn
 
-from lossexpert.collectors.jsonl import JsonlWriter
+from lossexpert.collectors._watch import data as _data
+from lossexpert.collectors._watch.activations import ActivationStats
+from lossexpert.collectors._watch.introspect import (
+    ACTIVATIONS,
+    LOSSES,
+    NORMALIZATION,
+    activation_map,
+    is_dtensor,
+    is_fsdp1,
+    layer_info,
+    merge,
+    read_config,
+    weight_of,
+    weighted_layers,
+)
+from lossexpert.collectors._watch.layers import UPDATE_SAMPLE, LayerStats
+from lossexpert.collectors._watch.schedule import Schedule
+from lossexpert.collectors._watch.sink import Sink, close_quietly
 from lossexpert.runformat import FORMAT_ID, SERIES_FIELDS
 
-ACTIVATIONS: dict[type[nn.Module], str] = {
-    nn.ReLU: "relu",
-    nn.ReLU6: "relu",
-    nn.LeakyReLU: "leaky_relu",
-    nn.ELU: "elu",
-    nn.GELU: "gelu",
-    nn.SiLU: "silu",
-    nn.Sigmoid: "sigmoid",
-    nn.Tanh: "tanh",
-    nn.Softmax: "softmax",
-    nn.LogSoftmax: "log_softmax",
-    nn.Hardtanh: "hardtanh",
-}
-NORMALIZATION = (
-    nn.modules.batchnorm._BatchNorm,
-    nn.LayerNorm,
-    nn.GroupNorm,
-    nn.modules.instancenorm._InstanceNorm,
-)
-LOSSES: dict[str, tuple[str, str | None]] = {
-    "CrossEntropyLoss": ("cross_entropy", "classification"),
-    "NLLLoss": ("nll", "classification"),
-    "BCEWithLogitsLoss": ("bce_with_logits", "classification"),
-    "BCELoss": ("bce", "classification"),
-    "MSELoss": ("mse", "regression"),
-    "L1Loss": ("l1", "regression"),
-    "SmoothL1Loss": ("smooth_l1", "regression"),
-    "HuberLoss": ("huber", "regression"),
-    "CTCLoss": ("ctc", "other"),
-}
+__all__ = ["ACTIVATIONS", "LOSSES", "NORMALIZATION", "STATS", "Watch"]
+
 STATS = SERIES_FIELDS  # one device-buffer column per per-layer series of the run format
 
 
@@ -74,6 +68,53 @@ def _rank() -> int:
     if dist.is_available() and dist.is_initialized():
         return int(dist.get_rank())
     return 0
+
+
+def _ref(obj: Any) -> Callable[[], Any]:
+    """A weak reference where the object allows one (nothing of the user's is kept alive)."""
+    if obj is None:
+        return lambda: None
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _shard_reduce(
+    weights: list[torch.Tensor], rank: int
+) -> tuple[Callable[[torch.Tensor], torch.Tensor] | None, torch.Tensor | None]:
+    """FSDP2: the all-reduce of local sums, and per-layer masks (1 = sharded, summed).
+
+    A weight that is not sharded (a plain tensor, or a ``Replicate`` placement) counts only
+    on rank 0 so the sum is not multiplied by the world size.
+    """
+    if not any(is_dtensor(w) for w in weights):
+        return None, None
+    meshes = {id(w.device_mesh): w.device_mesh for w in weights if is_dtensor(w)}  # type: ignore[attr-defined]
+    if len(meshes) != 1:
+        raise _Unsupported("the parameters live on several device meshes")
+    mesh = next(iter(meshes.values()))
+    if mesh.ndim != 1:
+        raise _Unsupported(f"a {mesh.ndim}-D device mesh (HSDP); only 1-D FSDP2 meshes are")
+    group = mesh.get_group()
+    sharded = [
+        is_dtensor(w) and all(p.is_shard() for p in w.placements)  # type: ignore[attr-defined]
+        for w in weights
+    ]
+    mask = torch.tensor(
+        [1.0 if s else float(rank == 0) for s in sharded], dtype=torch.float64
+    )
+
+    def reduce(t: torch.Tensor) -> torch.Tensor:
+        t = t * mask.to(t.device)[:, None]
+        torch.distributed.all_reduce(t, group=group)
+        return t
+
+    return reduce, mask
 
 
 class Watch:
@@ -100,13 +141,10 @@ class Watch:
         scaler: Any = None,
         flush_records: int = 200,
         flush_seconds: float = 5.0,
+        update_sample: int = UPDATE_SAMPLE,
     ) -> None:
         self.path = Path(path)
-        self.every, self.dense_steps, self.dense_every = (
-            max(1, every),
-            dense_steps,
-            max(1, dense_every),
-        )
+        self.schedule = Schedule(every, dense_steps, dense_every)
         self.transfer_every = max(1, transfer_every)
         self.loss_transfer_every = max(1, loss_transfer_every)
         self.average_across_ranks = average_across_ranks
@@ -114,8 +152,6 @@ class Watch:
         self.step = 0
         self._off: set[str] = set()
         self._handles: list[Any] = []
-        self._data_handles: list[Any] = []
-        self._act_handles: list[Any] = []
         self._closed = False
         inner = getattr(model, "module", model)  # unwrap DDP / DataParallel
         # Unwrap optimizer wrappers (accelerate's AcceleratedOptimizer, Lightning's) whose
@@ -124,42 +160,55 @@ class Watch:
             optimizer = getattr(optimizer, "optimizer")  # noqa: B009
         self._model_ref = weakref.ref(inner)
         self._opt_ref = weakref.ref(optimizer)
-        self._writer = (
-            JsonlWriter(self.path, flush_records=flush_records, flush_seconds=flush_seconds)
-            if self.rank == 0
-            else None
+        self._criterion_ref = _ref(criterion)
+        self._loader_ref = _ref(loader)
+        self._sink = Sink(
+            self.path,
+            enabled=self.rank == 0,
+            flush_records=flush_records,
+            flush_seconds=flush_seconds,
         )
-        self._layers = [
-            (n, m)
-            for n, m in inner.named_modules()
-            if not list(m.children())
-            and isinstance(getattr(m, "weight", None), nn.Parameter)
-            and m.weight.dim() >= 2
-        ]
-        self._weights = [m.weight for _, m in self._layers]
-        self._act_modules = self._activation_map(inner)
+        layers = weighted_layers(inner)
+        weights = [weight_of(m) for _, m in layers]
         param = next(inner.parameters(), None)
         self._device = param.device if param is not None else torch.device("cpu")
-        n = len(self._layers)
-        self._rows = torch.full((self.transfer_every, n, len(STATS)), math.nan, device=self._device)
-        self._row_steps: list[int] = []
-        self._row_lrs: list[float | None] = []
-        self._act = torch.full((max(n, 1), 2), math.nan, device=self._device)
-        self._before: list[torch.Tensor] = []
-        self._before_norm: torch.Tensor | None = None
-        self._pending_losses: list[tuple[dict[str, Any], torch.Tensor]] = []
-        self._data_left = data_batches if data_batches > 0 else 0
-        self._inputs_seen = self._targets_seen = 0
-        self._data_acc: dict[str, Any] = {}
-        self._sampled_now = self._is_sampled(0)
-        self._scaler = scaler
-        self._scaler_step: Callable[..., Any] | None = None
-        if self._is_fsdp(model):
+        reduce: Callable[[torch.Tensor], torch.Tensor] | None = None
+        if is_fsdp1(model):
             self._warn_off(
                 "layers",
-                "FSDP-sharded gradients are not supported; per-layer "
-                "statistics are off (loss curves and config are still recorded)",
+                "FSDP1 (FullyShardedDataParallel) flat parameters are not supported, use "
+                "FSDP2 (fully_shard); per-layer statistics are off (loss curves and config "
+                "are still recorded)",
             )
+        try:
+            reduce, _mask = _shard_reduce(weights, self.rank)
+        except _Unsupported as why:
+            self._warn_off(
+                "layers",
+                f"FSDP2 on {why} not supported; per-layer statistics are off (loss curves and "
+                "config are still recorded)",
+            )
+        act_modules = activation_map(inner, layers)
+        self._layers = LayerStats(
+            [n for n, _ in layers],
+            weights if "layers" not in self._off else [],
+            self._device,
+            transfer_every=self.transfer_every,
+            update_sample=update_sample,
+            reduce=reduce,
+        )
+        self._acts = ActivationStats(act_modules, len(layers), self._device, self._warn_off)
+        self._data = _data.DataStats(data_batches, self._write, self._warn_off)
+        self._pending_losses: list[tuple[dict[str, Any], torch.Tensor]] = []
+        self._sampled_now = self.schedule.sampled(0)
+        self._scaler = scaler
+        self._scaler_step: Callable[..., Any] | None = None
+        info: list[dict[str, Any]] = [
+            {"name": n or type(m).__name__, "type": type(m).__name__} for n, m in layers
+        ]
+        if "layers" not in self._off:
+            with self._guard("layers"):
+                info = layer_info(layers, act_modules, reduce)  # a collective under FSDP2
         self._write(
             {
                 "type": "header",
@@ -169,12 +218,15 @@ class Watch:
                     "framework": f"pytorch {torch.__version__}",
                     "tags": dict(tags or {}),
                 },
-                "config": _merge(self._config(inner, optimizer, criterion, loader), config or {}),
+                "config": merge(
+                    read_config(inner, optimizer, criterion, loader, len(layers), self._device),
+                    config or {},
+                ),
             }
         )
-        self._write({"type": "layer_info", "layers": self._layer_info(inner)})
-        self._install(optimizer, inner, criterion)
-        self._finalizer = weakref.finalize(self, Watch._finalize, self._writer)
+        self._write({"type": "layer_info", "layers": info})
+        self._install(optimizer, inner, criterion, loader)
+        self._finalizer = weakref.finalize(self, close_quietly, self._sink)
 
     # ------------------------------------------------------------------ public
 
@@ -185,9 +237,14 @@ class Watch:
         *,
         step: int | None = None,
         epoch: float | None = None,
+        target: Any = None,
         **metrics: Any,
     ) -> None:
-        """Record a loss for ``train``/``val``/``test``. A tensor is fine: no sync here."""
+        """Record a loss for ``train``/``val``/``test``. A tensor is fine: no sync here.
+
+        ``target=`` (train only, optional) lets the collector describe the labels of the first
+        batches when it cannot see them otherwise (a functional loss and no ``loader=``).
+        """
         if self._closed or "log" in self._off:
             return
         try:
@@ -198,9 +255,14 @@ class Watch:
             }
             if epoch is not None:
                 record["epoch"] = float(epoch)
-            extra = {k: float(v) for k, v in metrics.items() if not isinstance(v, torch.Tensor)}
-            if extra:
-                record["metrics"] = extra
+            if metrics:
+                extra = {
+                    k: float(v) for k, v in metrics.items() if not isinstance(v, torch.Tensor)
+                }
+                if extra:
+                    record["metrics"] = extra
+            if target is not None and split == "train":
+                self._data.observe_target(target)
             if isinstance(loss, torch.Tensor):
                 value = loss.detach().reshape(()).float()
                 if self.average_across_ranks and torch.distributed.is_initialized():
@@ -223,41 +285,17 @@ class Watch:
         The training split is described automatically from the first batches; val and test
         never pass through training, so describe them here to let the diagnosis compare them.
         """
-        if self._closed or "data" in self._off:
+        if self._closed or "describe" in self._off:
             return
-        with self._guard("data"), torch.no_grad():
-            x = torch.as_tensor(inputs).detach()
-            feats = (
-                x.transpose(0, 1).reshape(x.shape[1], -1).T
-                if x.dim() > 2
-                else x.reshape(x.shape[0], -1)
-            ).double()
-            mean, std = feats.mean(0).cpu(), feats.std(0, unbiased=False).cpu()
-            stats: dict[str, Any] = {
-                "n_samples": int(x.shape[0]),
-                "input_mean": float(feats.mean()),
-                "input_std": float(feats.std(unbiased=False)),
-                "input_min": float(feats.min()),
-                "input_max": float(feats.max()),
-            }
-            if mean.numel() <= 4096:
-                stats["feature_mean"] = [round(float(v), 6) for v in mean]
-                stats["feature_std"] = [round(float(v), 6) for v in std]
-            if targets is not None:
-                y = torch.as_tensor(targets).detach()
-                if not y.is_floating_point() and y.dim() == 1:
-                    counts = torch.bincount(y.clamp(min=0)).cpu().tolist()
-                    stats["label_counts"] = {str(i): int(c) for i, c in enumerate(counts) if c}
-                else:
-                    stats["label_mean"] = float(y.double().mean())
-                    stats["label_std"] = float(y.double().std(unbiased=False))
-            self._write({"type": "data", "split": split, "stats": stats})
+        with self._guard("describe"):
+            self._write({"type": "data", "split": split, "stats": _data.describe(inputs, targets)})
 
     def pause(self) -> None:
         """Detach the optimizer and activation hooks (steps taken meanwhile are not counted)."""
-        for handle in self._handles + self._act_handles:
+        for handle in self._handles:
             handle.remove()
-        self._handles, self._act_handles = [], []
+        self._handles = []
+        self._acts.detach()
 
     def resume(self) -> None:
         """Reattach the hooks after ``pause``."""
@@ -267,7 +305,7 @@ class Watch:
         self._handles.append(opt.register_step_pre_hook(self._pre_step))
         self._handles.append(opt.register_step_post_hook(self._post_step))
         if self._sampled_now:
-            self._attach_activation_hooks()
+            self._acts.attach()
 
     def close(self) -> None:
         if self._closed:
@@ -276,17 +314,15 @@ class Watch:
         try:
             self._flush_rows()
             self._flush_losses()
-            self._flush_data()
+            self._data.finish()
         except Exception as err:
             self._warn_off("flush", repr(err))
-        for handle in self._handles + self._data_handles + self._act_handles:
-            handle.remove()
-        self._handles, self._data_handles, self._act_handles = [], [], []
+        self.pause()
+        self._data.remove()
         if self._scaler is not None and self._scaler_step is not None:
             self._scaler.__dict__.pop("step", None)
         self._write({"type": "end", "steps": self.step})
-        if self._writer is not None:
-            self._writer.close()
+        self._sink.close()
         self._finalizer.detach()
 
     def diagnose(self, **kwargs: Any) -> Any:
@@ -295,6 +331,41 @@ class Watch:
 
         self.close()
         return diagnose(self.path, **kwargs)
+
+    def doctor(self, budget_s: float = 60, lang: str = "en", **kw: Any) -> Any:
+        """Run ``lossexpert.doctor`` on the watched model, optimizer, loss module and loader,
+        with this recording as its ``run``. Needs ``criterion=`` and ``loader=``."""
+        criterion, loader = self._criterion_ref(), self._loader_ref()
+        model, optimizer = self._model_ref(), self._opt_ref()
+        missing = [
+            name
+            for name, obj in (
+                ("criterion", criterion),
+                ("loader", loader),
+                ("model", model),
+                ("optimizer", optimizer),
+            )
+            if obj is None
+        ]
+        if missing:
+            raise ValueError(
+                "Watch.doctor needs the " + " and ".join(missing) + ": pass "
+                "criterion= (the loss module) and loader= (the training DataLoader) to "
+                "lossexpert.watch"
+            )
+        from lossexpert.doctor import doctor
+
+        self._flush_losses()
+        return doctor(
+            model,
+            optimizer,
+            criterion,
+            loader,
+            run=str(self.path),
+            budget_s=budget_s,
+            lang=lang,
+            **kw,
+        )
 
     def __enter__(self) -> Watch:
         return self
@@ -305,18 +376,18 @@ class Watch:
     # ------------------------------------------------------------------ hooks
 
     def _install(
-        self, optimizer: torch.optim.Optimizer, model: nn.Module, criterion: nn.Module | None
+        self,
+        optimizer: torch.optim.Optimizer,
+        model: nn.Module,
+        criterion: nn.Module | None,
+        loader: Any,
     ) -> None:
         self._handles.append(optimizer.register_step_pre_hook(self._pre_step))
         self._handles.append(optimizer.register_step_post_hook(self._post_step))
-        if self._data_left:
-            self._data_handles.append(model.register_forward_pre_hook(self._observe_inputs))
-            if criterion is not None:
-                self._data_handles.append(
-                    criterion.register_forward_pre_hook(self._observe_targets)
-                )
+        with self._guard("data"):
+            self._data.install(model, criterion, loader)
         if self._sampled_now:
-            self._attach_activation_hooks()
+            self._acts.attach()
         if self._scaler is not None and hasattr(self._scaler, "step"):
             original = self._scaler.step
             self._scaler_step = original
@@ -329,11 +400,6 @@ class Watch:
                 return result
 
             self._scaler.step = step
-
-    def _is_sampled(self, step: int) -> bool:
-        if step < self.dense_steps:
-            return step % self.dense_every == 0
-        return step % self.every == 0
 
     @contextmanager
     def _guard(self, part: str) -> Iterator[None]:
@@ -353,148 +419,41 @@ class Watch:
         )
 
     def _pre_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        if not self._sampled_now or "layers" in self._off or not self._weights:
+        if not self._sampled_now or "layers" in self._off or not self._layers.weights:
             return
         with self._guard("layers"):
-            grads = [w.grad if w.grad is not None else torch.zeros_like(w) for w in self._weights]
-            row = self._rows[len(self._row_steps)]
-            row[:, 0] = torch.stack(torch._foreach_norm(grads)).float()
-            row[:, 1] = torch.stack([g.abs().mean() for g in grads]).float()
-            row[:, 2] = torch.stack([(g == 0).float().mean() for g in grads])
-            with torch.no_grad():
-                self._before = [w.detach().clone() for w in self._weights]
-            self._before_norm = torch.stack(torch._foreach_norm(self._before)).float()
+            self._layers.before_step()
 
     def _post_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         sampled = self._sampled_now
         self.step += 1
-        if self._data_handles and self._data_left <= 0:
+        self._sink.step = self.step
+        if "data" not in self._off and not self._data.off:
             with self._guard("data"):
-                self._flush_data()
-        self._sampled_now = self._is_sampled(self.step)
-        if sampled and "layers" not in self._off and self._weights and self._before:
+                if self._data.step_done():
+                    self._data.finish()
+                    self._off.add("data")  # done, not failed
+        self._sampled_now = self.schedule.sampled(self.step)
+        if sampled and "layers" not in self._off and self._layers.weights:
             with self._guard("layers"):
-                row = self._rows[len(self._row_steps)]
-                with torch.no_grad():
-                    after = [w.detach() for w in self._weights]
-                    row[:, 3] = torch.stack(torch._foreach_norm(after)).float()
-                    delta = torch._foreach_sub(after, self._before)
-                    row[:, 4] = torch.stack(torch._foreach_norm(delta)).float() / (
-                        self._before_norm if self._before_norm is not None else 1.0
-                    )
-                    row[:, 5:7] = self._act[: len(self._weights)]
-                self._act.fill_(math.nan)
-                self._before, self._before_norm = [], None
+                acts = self._acts.take() if self._acts.modules else None
                 lr = optimizer.param_groups[0].get("lr")
-                self._row_steps.append(self.step - 1)
-                self._row_lrs.append(float(lr) if isinstance(lr, int | float) else None)
-                if len(self._row_steps) >= self.transfer_every:
+                lr = float(lr) if isinstance(lr, int | float) else None
+                if self._layers.after_step(self.step - 1, lr, acts):
                     self._flush_rows()
         # Activation hooks live only for the forward pass of a sampled step.
-        if self._sampled_now != bool(self._act_handles):
+        if self._sampled_now != self._acts.attached:
             with self._guard("activations"):
                 if self._sampled_now:
-                    self._attach_activation_hooks()
+                    self._acts.attach()
                 else:
-                    for handle in self._act_handles:
-                        handle.remove()
-                    self._act_handles = []
-
-    def _attach_activation_hooks(self) -> None:
-        if "activations" in self._off:
-            return
-        for module, layer_index, kind in self._act_modules:
-            self._act_handles.append(
-                module.register_forward_hook(self._make_activation_hook(layer_index, kind))
-            )
-
-    def _make_activation_hook(self, layer_index: int, kind: str) -> Callable[..., None]:
-        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
-            if not module.training or "activations" in self._off:
-                return
-            with self._guard("activations"), torch.no_grad():
-                out = output.detach()
-                units = out if out.dim() == 2 else out.transpose(0, 1).reshape(out.shape[1], -1).T
-                if kind in ("relu", "leaky_relu"):
-                    self._act[layer_index, 0] = (units <= 0).all(dim=0).float().mean()
-                elif kind == "sigmoid":
-                    self._act[layer_index, 1] = ((out < 0.01) | (out > 0.99)).float().mean()
-                elif kind == "tanh":
-                    self._act[layer_index, 1] = (out.abs() > 0.99).float().mean()
-
-        return hook
-
-    def _observe_inputs(self, module: nn.Module, args: Any) -> None:
-        if not module.training or self._data_left <= 0 or "data" in self._off:
-            return
-        with self._guard("data"), torch.no_grad():
-            x = args[0] if args else None
-            if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 2:
-                feats = (
-                    x.detach().transpose(0, 1).reshape(x.shape[1], -1).T
-                    if x.dim() > 2
-                    else x.detach()
-                ).double()
-                acc = self._data_acc
-                if "sum" not in acc:
-                    acc.update(
-                        sum=feats.sum(0),
-                        sumsq=(feats * feats).sum(0),
-                        n=0,
-                        min=feats.min(),
-                        max=feats.max(),
-                    )
-                else:
-                    acc["sum"] += feats.sum(0)
-                    acc["sumsq"] += (feats * feats).sum(0)
-                    acc["min"] = torch.minimum(acc["min"], feats.min())
-                    acc["max"] = torch.maximum(acc["max"], feats.max())
-                acc["n"] += feats.shape[0]
-            self._data_left -= 1
-            self._inputs_seen += 1
-
-    def _observe_targets(self, module: nn.Module, args: Any) -> None:
-        # One target batch per observed training input batch (evaluation calls don't count).
-        if "data" in self._off or len(args) < 2 or self._targets_seen >= self._inputs_seen:
-            return
-        self._targets_seen += 1
-        with self._guard("data"), torch.no_grad():
-            y = args[1]
-            if isinstance(y, torch.Tensor) and not y.is_floating_point() and y.dim() == 1:
-                y = y.detach()
-                acc = self._data_acc
-                counts = torch.bincount(y.clamp(min=0))
-                prev = acc.get("labels")
-                if prev is not None and prev.numel() < counts.numel():
-                    prev = torch.nn.functional.pad(prev, (0, counts.numel() - prev.numel()))
-                elif prev is not None and counts.numel() < prev.numel():
-                    counts = torch.nn.functional.pad(counts, (0, prev.numel() - counts.numel()))
-                acc["labels"] = counts if prev is None else prev + counts
-                if y.numel() >= 4:  # a batch of one is trivially "single-class"
-                    acc.setdefault("single", []).append((y == y[0]).all())
+                    self._acts.detach()
 
     # ------------------------------------------------------------------ flushing
 
     def _flush_rows(self) -> None:
-        if not self._row_steps:
-            return
-        rows = self._rows[: len(self._row_steps)].cpu().tolist()  # the one transfer
-        names = [n for n, _ in self._layers]
-        for step, lr, row in zip(self._row_steps, self._row_lrs, rows, strict=True):
-            # NaN/Inf gradients are evidence and stay; NaN activation stats mean "not measured".
-            stats = {
-                name: {
-                    key: v
-                    for key, v in zip(STATS, values, strict=True)
-                    if not (key in ("dead_fraction", "saturated_fraction") and math.isnan(v))
-                }
-                for name, values in zip(names, row, strict=True)
-            }
-            self._write({"type": "layers", "step": step, "stats": stats})
-            if lr is not None:
-                self._write({"type": "lr", "step": step, "value": lr})
-        self._rows.fill_(math.nan)
-        self._row_steps, self._row_lrs = [], []
+        for record in self._layers.drain():
+            self._write(record)
 
     def _flush_losses(self) -> None:
         if not self._pending_losses:
@@ -505,172 +464,5 @@ class Watch:
             self._write(record)
         self._pending_losses = []
 
-    def _flush_data(self) -> None:
-        acc, self._data_acc = self._data_acc, {}
-        self._data_left = 0
-        for handle in self._data_handles:  # first batches seen: the data hooks are done
-            handle.remove()
-        self._data_handles = []
-        stats: dict[str, Any] = {}
-        if "sum" in acc and acc["n"] > 0:
-            n = acc["n"]
-            mean = (acc["sum"] / n).cpu()
-            var = (acc["sumsq"] / n).cpu() - mean * mean
-            std = var.clamp(min=0).sqrt()
-            stats.update(
-                input_mean=float(mean.mean()),
-                input_std=float(std.mean()),
-                input_min=float(acc["min"]),
-                input_max=float(acc["max"]),
-            )
-            if mean.numel() <= 4096:
-                stats["feature_mean"] = [round(float(v), 6) for v in mean]
-                stats["feature_std"] = [round(float(v), 6) for v in std]
-        if "labels" in acc:
-            counts = acc["labels"].cpu().tolist()
-            stats["label_counts"] = {str(i): int(c) for i, c in enumerate(counts) if c > 0}
-            if acc.get("single"):
-                single = torch.stack(acc["single"]).float().cpu()
-                stats["ordered_batch_fraction"] = float(single.mean())
-        if stats:
-            self._write({"type": "data", "split": "train", "stats": stats})
-
     def _write(self, record: dict[str, Any]) -> None:
-        if self._writer is not None:
-            try:
-                self._writer.write(record)
-            except Exception as err:
-                self._warn_off("write", repr(err))
-                self._writer = None
-
-    @staticmethod
-    def _finalize(writer: JsonlWriter | None) -> None:
-        if writer is not None:
-            writer.close()
-
-    # ------------------------------------------------------------------ what the objects say
-
-    def _activation_map(self, model: nn.Module) -> list[tuple[nn.Module, int, str]]:
-        """Each activation module, attached to the weighted layer registered just before it."""
-        found: list[tuple[nn.Module, int, str]] = []
-        layer_ids = {id(m): i for i, (_, m) in enumerate(self._layers)}
-        current: int | None = None
-        for _, module in model.named_modules():
-            if id(module) in layer_ids:
-                current = layer_ids[id(module)]
-            kind = ACTIVATIONS.get(type(module))
-            if kind in ("relu", "leaky_relu", "sigmoid", "tanh") and current is not None:
-                found.append((module, current, kind))
-        return found
-
-    def _layer_info(self, model: nn.Module) -> list[dict[str, Any]]:
-        kinds = {i: k for _, i, k in self._act_modules}
-        info = []
-        for i, (name, module) in enumerate(self._layers):
-            w = module.weight.detach()
-            info.append(
-                {
-                    "name": name or type(module).__name__,
-                    "type": type(module).__name__,
-                    "activation": kinds.get(i),
-                    "fan_in": int(w[0].numel()),
-                    "init_weight_std": float(w.float().std()) if w.numel() > 1 else 0.0,
-                    "init_weight_mean": float(w.float().mean()),
-                }
-            )
-        return info
-
-    def _config(
-        self,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer,
-        criterion: nn.Module | None,
-        loader: Any,
-    ) -> dict[str, Any]:
-        group = optimizer.param_groups[0] if optimizer.param_groups else {}
-        opt: dict[str, Any] = {"name": type(optimizer).__name__.lower()}
-        for key in ("lr", "momentum", "eps", "weight_decay", "nesterov"):
-            value = group.get(key)
-            if isinstance(value, bool | int | float):
-                opt[key] = value
-        if isinstance(group.get("betas"), tuple):
-            opt["betas"] = [float(b) for b in group["betas"]]
-        leaves = [m for m in model.modules() if not list(m.children())]
-        linears = [m for m in leaves if isinstance(m, nn.Linear)]
-        activations = sorted(
-            {
-                ACTIVATIONS[type(m)]
-                for m in leaves
-                if type(m) in ACTIVATIONS and ACTIVATIONS[type(m)] not in ("softmax", "log_softmax")
-            }
-        )
-        last = leaves[-1] if leaves else None
-        output_activation = ACTIVATIONS.get(type(last)) if last is not None else None
-        cfg: dict[str, Any] = {
-            "model": {
-                "depth": len(self._layers),
-                "layer_types": sorted({type(m).__name__ for m in leaves}),
-                "activations": activations,
-                "parameters": sum(p.numel() for p in model.parameters()),
-                "normalization": sorted(
-                    {type(m).__name__ for m in leaves if isinstance(m, NORMALIZATION)}
-                ),
-                "hidden_sizes": [m.out_features for m in linears[:-1]],
-                "output_activation": output_activation,
-            },
-            "optimizer": opt,
-            "learning_rate": opt.get("lr"),
-            "weight_decay": opt.get("weight_decay"),
-            "output_activation": output_activation,
-            "device": str(self._device),
-        }
-        param = next(model.parameters(), None)
-        if param is not None:
-            cfg["precision"] = str(param.dtype).replace("torch.", "")
-        dropouts = [m.p for m in leaves if isinstance(m, nn.Dropout)]
-        if dropouts:
-            cfg["dropout"] = max(dropouts)
-        elif leaves:
-            cfg["dropout"] = 0.0
-        if criterion is not None:
-            loss, task = LOSSES.get(type(criterion).__name__, (type(criterion).__name__, None))
-            cfg["loss"] = loss
-            if task:
-                cfg["task"] = task
-            if task == "classification" and linears and loss in ("cross_entropy", "nll"):
-                cfg["num_classes"] = linears[-1].out_features
-        if loader is not None:
-            batch_size = getattr(loader, "batch_size", None)
-            if isinstance(batch_size, int):
-                cfg["batch_size"] = batch_size
-            sampler = getattr(loader, "sampler", None)
-            if sampler is not None:
-                name = type(sampler).__name__
-                if name == "RandomSampler":
-                    cfg["shuffle"] = True
-                elif name == "SequentialSampler":
-                    cfg["shuffle"] = False
-            try:
-                cfg["split_sizes"] = {"train": len(loader.dataset)}
-                cfg["steps_per_epoch"] = len(loader)
-            except (TypeError, AttributeError):
-                pass
-        return {k: v for k, v in cfg.items() if v is not None}
-
-    @staticmethod
-    def _is_fsdp(model: nn.Module) -> bool:
-        try:
-            from torch.distributed.fsdp import FullyShardedDataParallel
-        except ImportError:  # pragma: no cover - builds without distributed
-            return False
-        return any(isinstance(m, FullyShardedDataParallel) for m in model.modules())
-
-
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+        self._sink.write(record)

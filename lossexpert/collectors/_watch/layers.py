@@ -1,0 +1,171 @@
+"""Per-layer gradient, weight and update statistics, computed on the device, copied in batches.
+
+The update ratio ``||w_after - w_before|| / ||w_before||`` needs the weights from before the
+step. Copying them (what this module did until issue 12) costs as much memory as the model;
+instead each layer keeps a **fixed random subset** of its elements (``update_sample``, 4096 by
+default, drawn once per parameter from a private generator: the global RNG is untouched), takes
+those elements before the step and again after it, and estimates
+
+    ||Δ||² ≈ (n / k) · Σ_{i in subset} Δ_i²
+
+(unbiased; indices drawn uniformly with replacement). ``||w_before||`` is exact (a norm, no
+copy). A layer with at most ``update_sample`` elements uses all of them: exact. The relative
+standard error of the norm estimate is about ``sqrt((κ - 1) / (4k))`` with κ the kurtosis of
+the update's elements: 1.1 % for Gaussian updates (κ = 3) at k = 4096, less for Adam's
+sign-like updates (κ ≈ 1), 4 % for heavy-tailed ones (κ = 30). Rules compare update ratios on
+a log scale against thresholds a decade apart (1e-4 / 1e-2, Karpathy's ~1e-3 rule of thumb),
+so a few per cent do not move a diagnosis. An update that is exactly zero stays exactly zero.
+Extra memory: k indices (int64) + k values per layer, 48 KB per layer at the default.
+
+Gradient statistics are reductions over the gradients in place: ``_foreach_norm`` with ord 2
+(norm), 1 (sum of |g|: mean |g| = sum / n) and 0 (count of non-zeros: zero fraction), all
+accumulated in float32 — no temporary the size of a gradient.
+
+Columns are named after the run format's series (``SERIES_FIELDS``). Under FSDP2
+(``fully_shard``: parameters and gradients are sharded ``DTensor``s) every statistic is first a
+sum over the local shard (squared norms, |g| sums, non-zero counts, the subset's squared
+update); one all-reduce of those sums per sampled step makes them global, then norms and
+fractions are formed. Every rank runs the same code, rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from lossexpert.collectors._watch.introspect import local
+from lossexpert.runformat import SERIES_FIELDS
+
+COL = {name: i for i, name in enumerate(SERIES_FIELDS)}
+# Additive quantities (sums over elements): summed over shards by one all-reduce.
+RAW = ("grad_sq", "grad_l1", "grad_nonzero", "before_sq", "weight_sq", "delta_sq")
+RAW_COL = {name: i for i, name in enumerate(RAW)}
+ACTIVATION_FIELDS = ("dead_fraction", "saturated_fraction")
+UPDATE_SAMPLE = 4096
+SEED = 0x1055E  # fixed: the same subset in every run of the same model
+
+Reduce = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _norms(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...], order: float) -> torch.Tensor:
+    return torch.stack(torch._foreach_norm(tensors, order, dtype=torch.float32)).double()
+
+
+class LayerStats:
+    """The per-layer statistics of sampled steps, in a device buffer of ``transfer_every`` rows."""
+
+    def __init__(
+        self,
+        names: list[str],
+        weights: list[torch.Tensor],
+        device: torch.device,
+        *,
+        transfer_every: int,
+        update_sample: int = UPDATE_SAMPLE,
+        reduce: Reduce | None = None,
+    ) -> None:
+        self.names = names
+        self.weights = weights
+        self.device = device
+        self.reduce = reduce
+        n = len(weights)
+        self.transfer_every = max(1, transfer_every)
+        self.rows = torch.full(
+            (self.transfer_every, n, len(SERIES_FIELDS)), math.nan, device=device
+        )
+        self.raw = torch.zeros((n, len(RAW)), dtype=torch.float64, device=device)
+        self.steps: list[int] = []
+        self.lrs: list[float | None] = []
+        self._numel = torch.tensor(
+            [float(w.numel()) for w in weights], dtype=torch.float64, device=device
+        )
+        generator = torch.Generator().manual_seed(SEED)
+        k = max(1, update_sample)
+        self._index: list[torch.Tensor] = []
+        scale: list[float] = []
+        for w in weights:
+            size = local(w).numel()
+            if size <= k:
+                idx = torch.arange(size)
+            else:
+                idx = torch.randint(0, size, (k,), generator=generator)
+            self._index.append(idx.to(local(w).device))
+            scale.append(size / idx.numel() if idx.numel() else 0.0)
+        self._scale = torch.tensor(scale, dtype=torch.float64, device=device)
+        self._empty = torch.zeros(0, device=device)
+        self._before: list[torch.Tensor] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self.steps)
+
+    def before_step(self) -> None:
+        """Gradient statistics, ``||w||`` and the subset's values, before the optimizer step."""
+        with torch.no_grad():
+            grads = [
+                local(w.grad).detach() if w.grad is not None else self._empty
+                for w in self.weights
+            ]
+            ws = [local(w).detach() for w in self.weights]
+            raw = self.raw
+            raw[:, RAW_COL["grad_sq"]] = _norms(grads, 2) ** 2
+            raw[:, RAW_COL["grad_l1"]] = _norms(grads, 1)
+            raw[:, RAW_COL["grad_nonzero"]] = _norms(grads, 0)
+            raw[:, RAW_COL["before_sq"]] = _norms(ws, 2) ** 2
+            self._before = [torch.take(w, i) for w, i in zip(ws, self._index, strict=True)]
+
+    def after_step(self, step: int, lr: float | None, activations: torch.Tensor | None) -> bool:
+        """Weights and the update after the step; returns True when the buffer is full."""
+        if not self._before:
+            return False
+        with torch.no_grad():
+            ws = [local(w).detach() for w in self.weights]
+            raw = self.raw
+            raw[:, RAW_COL["weight_sq"]] = _norms(ws, 2) ** 2
+            after = [torch.take(w, i) for w, i in zip(ws, self._index, strict=True)]
+            delta = torch._foreach_sub(after, self._before)
+            raw[:, RAW_COL["delta_sq"]] = _norms(delta, 2) ** 2 * self._scale
+            self._before = []
+            if self.reduce is not None:
+                raw = self.reduce(raw)  # the one collective of a sampled step
+            numel = self._numel
+            row = self.rows[len(self.steps)]
+            row[:, COL["grad_norm"]] = raw[:, RAW_COL["grad_sq"]].sqrt()
+            row[:, COL["grad_abs_mean"]] = raw[:, RAW_COL["grad_l1"]] / numel
+            row[:, COL["grad_zero_fraction"]] = 1 - raw[:, RAW_COL["grad_nonzero"]] / numel
+            row[:, COL["weight_norm"]] = raw[:, RAW_COL["weight_sq"]].sqrt()
+            row[:, COL["update_ratio"]] = (
+                raw[:, RAW_COL["delta_sq"]].sqrt() / raw[:, RAW_COL["before_sq"]].sqrt()
+            )
+            if activations is not None:
+                first = COL[ACTIVATION_FIELDS[0]]
+                row[:, first : first + len(ACTIVATION_FIELDS)] = activations
+        self.steps.append(step)
+        self.lrs.append(lr)
+        return len(self.steps) >= self.transfer_every
+
+    def drain(self) -> list[dict[str, Any]]:
+        """The buffered samples as ``layers`` and ``lr`` records: one device->host copy."""
+        if not self.steps:
+            return []
+        rows = self.rows[: len(self.steps)].cpu().tolist()  # the one transfer
+        out: list[dict[str, Any]] = []
+        for step, lr, row in zip(self.steps, self.lrs, rows, strict=True):
+            # NaN/Inf gradients are evidence and stay; NaN activation stats mean "not measured".
+            stats = {
+                name: {
+                    key: v
+                    for key, v in zip(SERIES_FIELDS, values, strict=True)
+                    if not (key in ACTIVATION_FIELDS and math.isnan(v))
+                }
+                for name, values in zip(self.names, row, strict=True)
+            }
+            out.append({"type": "layers", "step": step, "stats": stats})
+            if lr is not None:
+                out.append({"type": "lr", "step": step, "value": lr})
+        self.rows.fill_(math.nan)
+        self.steps, self.lrs = [], []
+        return out
