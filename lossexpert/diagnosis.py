@@ -159,6 +159,16 @@ class Diagnosis(BaseModel):
 
         return render_html(self, run if run is not None else self._run)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the HTML report's body (no ``<html>`` shell; escaped, script-free)."""
+        from lossexpert.reports.html import render_html_body
+
+        return render_html_body(self, self._run)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter (and any front end that renders Markdown): the Markdown report."""
+        return self.to_markdown()
+
     def render(self, fmt: OutputFormat) -> str:
         if fmt == "html":
             return self.to_html()
