@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperCommand
 
 from lossexpert._version import __version__
 from lossexpert.errors import LossexpertError, printable
@@ -27,6 +28,9 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Click's plain help: flags shown as flags (no "<bool>"), arguments by their metavar, and
+    # no import of rich's help machinery on every start.
+    rich_markup_mode=None,
 )
 
 
@@ -76,6 +80,25 @@ MapOption = Annotated[
 VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Print what was mapped and what was ignored.")
 ]
+
+
+class _Command(TyperCommand):
+    """Usage lines the Unix way: ``explain [OPTIONS] RUN`` (typer writes ``{RUN}``)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
+
+class Lang(str, Enum):
+    """The report languages (lossexpert.kb.texts.LANGUAGES, which a test keeps equal to this),
+    listed here so that --help shows the choices without importing the templates."""
+
+    en = "en"
+    zh = "zh"
+
+
+LangOption = Annotated[Lang, typer.Option("--lang", help="Language of the explanation.")]
 RunIdOption = Annotated[
     str | None, typer.Option("--run-id", help="MLflow run id, read through MLflow's client.")
 ]
@@ -113,7 +136,7 @@ def _read(
     return imported.loaded
 
 
-@app.command()
+@app.command(cls=_Command)
 def explain(
     run: Annotated[
         Path,
@@ -122,11 +145,12 @@ def explain(
             "TensorBoard, HF trainer_state.json, Lightning, Keras "
             "CSV, MLflow run, CSV/JSONL table.",
             show_default=False,
+            metavar="RUN",
         ),
     ],
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Language of the explanation.")] = "en",
+    language: LangOption = Lang.en,
     source: FromOption = None,
     mapping: MapOption = None,
     verbose: VerboseOption = False,
@@ -144,6 +168,8 @@ def explain(
 ) -> None:
     """Diagnose a run: the problem, ranked causes with evidence, and what to do."""
     from lossexpert._diagnose import diagnose
+
+    lang = language.value
     from lossexpert.kb.texts import LANGUAGES
 
     if lang not in LANGUAGES:
@@ -203,9 +229,12 @@ def _explain_many(
         raise typer.Exit(EXIT_INPUT)
 
 
-@app.command()
+@app.command(cls=_Command)
 def validate(
-    run: Annotated[Path, typer.Argument(help="A run file (.json or .jsonl).", show_default=False)],
+    run: Annotated[
+        Path,
+        typer.Argument(help="A run file (.json or .jsonl).", show_default=False, metavar="RUN"),
+    ],
 ) -> None:
     """Check that a file is a readable run; print what it holds."""
     from lossexpert.collectors.runfile import load_run
@@ -224,10 +253,13 @@ def validate(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 def convert(
     path: Annotated[
-        Path, typer.Argument(help="A run or any supported log (see explain).", show_default=False)
+        Path,
+        typer.Argument(
+            help="A run or any supported log (see explain).", show_default=False, metavar="PATH"
+        ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Target: .json or .jsonl.")],
     source: FromOption = None,

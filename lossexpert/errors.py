@@ -5,12 +5,23 @@ from __future__ import annotations
 import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 control characters but tab and newline (ESC starts terminal escapes, BEL rings),
+# and lone surrogates (they cannot be encoded: every writer would fail on them).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _MAX_PART = 300
+
+
+def clean_text(text: str) -> str:
+    """A user string fit for any output: controls (but tab/newline) dropped, lone surrogates
+    replaced with U+FFFD. Well-formed text comes back as the same object (no copy)."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else "", text)
 
 
 def printable(text: str, limit: int = _MAX_PART) -> str:
     """One safe line out of user data: no newlines, no terminal escapes, bounded length."""
-    line = " ".join(_CONTROL.sub("?", text).split())
+    line = " ".join(_CONTROL.sub("?", clean_text(text)).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

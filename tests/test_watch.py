@@ -23,6 +23,7 @@ import lossexpert  # noqa: E402
 
 
 def tiny_problem(seed: int = 0) -> tuple[Any, Any, Any]:
+    torch.set_num_threads(1)
     torch.manual_seed(seed)
     x = torch.randn(256, 10)
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()

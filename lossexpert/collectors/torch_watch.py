@@ -190,7 +190,7 @@ class Watch:
             )
         act_modules = activation_map(inner, layers)
         self._layers = LayerStats(
-            [n for n, _ in layers],
+            [n or type(m).__name__ for n, m in layers],
             weights if "layers" not in self._off else [],
             self._device,
             transfer_every=self.transfer_every,

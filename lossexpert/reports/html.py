@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lossexpert.diagnosis import Diagnosis
+from lossexpert.errors import clean_text
 from lossexpert.reports._env import environment
 from lossexpert.reports.plots import charts
 from lossexpert.runformat import Run
@@ -17,7 +18,8 @@ def labels(lang: str) -> dict[str, str]:
 
 def render_html(d: Diagnosis, run: Run | None) -> str:
     env = environment()
-    return env.get_template("report.html.j2").render(d=d, charts=charts(d, run, labels(d.lang)))
+    page = env.get_template("report.html.j2").render(d=d, charts=charts(d, run, labels(d.lang)))
+    return clean_text(page)  # no control character or lone surrogate, whatever built `d`
 
 
 _SCOPE = "lossexpert-report"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from lossexpert.diagnosis import Diagnosis
+from lossexpert.errors import clean_text
 from lossexpert.reports._env import environment
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
@@ -20,4 +21,6 @@ def escape_markdown(text: object) -> str:
 def render_markdown(d: Diagnosis) -> str:
     env = environment().overlay()
     env.filters["md"] = escape_markdown
-    return env.get_template("markdown.j2").render(d=d)
+    # The last line of defence: no control character or lone surrogate leaves, whatever
+    # built the Diagnosis (the run format already cleans every string it reads).
+    return clean_text(env.get_template("markdown.j2").render(d=d))

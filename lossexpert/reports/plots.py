@@ -108,20 +108,36 @@ class Chart:
 
 
 class _Scale:
+    """Data -> pixels. Any range is drawable: a degenerate or non-finite one is widened, and a
+    value outside it (or not finite) is pinned to the edge, never a division by zero."""
+
     def __init__(self, lo: float, hi: float, a: float, b: float, log: bool = False) -> None:
         if log:
-            lo, hi = math.log10(lo), math.log10(hi)
-        if hi <= lo:
-            hi = lo + 1.0
+            lo = math.log10(lo) if lo > 0 and math.isfinite(lo) else 0.0
+            hi = math.log10(hi) if hi > 0 and math.isfinite(hi) else lo + 1.0
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            lo, hi = 0.0, 1.0
+        # A span below 1e-9 of the values' own size is one value: float64 cannot tell it apart.
+        if not hi - lo > 1e-9 * max(abs(lo), abs(hi)):
+            pad = max(1.0, abs(lo) * 0.5) if abs(lo) < 1e300 else abs(lo) * 0.25
+            lo, hi = lo - pad, hi + pad
         self.lo, self.hi, self.a, self.b, self.log = lo, hi, a, b, log
 
     def __call__(self, v: float) -> float:
-        x = math.log10(v) if self.log else v
-        return round(self.a + (x - self.lo) / (self.hi - self.lo) * (self.b - self.a), 2)
+        if self.log:
+            x = math.log10(v) if v > 0 and math.isfinite(v) else (self.lo if v <= 0 else self.hi)
+        else:
+            x = v if math.isfinite(v) else (self.hi if v > 0 else self.lo)
+        t = min(1.0, max(0.0, (x - self.lo) / (self.hi - self.lo)))
+        return round(self.a + t * (self.b - self.a), 2)
+
+    def contains(self, v: float) -> bool:
+        x = math.log10(v) if self.log and v > 0 else v
+        return (not self.log or v > 0) and self.lo - 1e-9 <= x <= self.hi + 1e-9
 
     def ticks(self, n: int = 5) -> list[tuple[float, str]]:
         if self.log:
-            lo, hi = math.floor(self.lo), math.ceil(self.hi)
+            lo, hi = max(-300, math.floor(self.lo)), min(300, math.ceil(self.hi))
             step = max(1, (hi - lo) // n)
             values = [10.0**e for e in range(lo, hi + 1, step)]
         else:
@@ -171,7 +187,7 @@ def _y_scale(values: list[np.ndarray], extra: list[float], top: float, bottom: f
         return _Scale(0.0, 1.0, bottom, top)
     lo, hi = float(np.min(finite)), float(np.max(finite))
     positive = finite[finite > 0]
-    if positive.size == finite.size and positive.size and hi / max(lo, 1e-300) > 30:
+    if positive.size == finite.size and positive.size and hi > 30 * lo:
         return _Scale(float(np.min(positive)) / 1.3, hi * 1.3, bottom, top, log=True)
     pad = 0.05 * (hi - lo) if hi > lo else 0.5
     return _Scale(min(0.0, lo) if lo >= 0 and lo < 0.3 * hi else lo - pad, hi + pad, bottom, top)
@@ -197,7 +213,13 @@ def loss_chart(d: Diagnosis, run: Run, labels: dict[str, str]) -> Chart | None:
         y_label=labels["loss"],
         log_y=False,
     )
-    all_x = np.concatenate([s[1] for s in series])
+    # The x-axis spans the points that exist (finite), plus the first non-finite one: a run
+    # that diverged at step 14 of 680 is drawn over its 14 steps, not as a spike at the edge.
+    all_x = np.concatenate([s[1][np.isfinite(s[2])] for s in series])
+    events_x = [float(e.step) for e in d.events if e.kind == "nonfinite" and e.step is not None]
+    all_x = np.concatenate([all_x, np.array(events_x)]) if events_x else all_x
+    if all_x.size == 0:
+        all_x = np.concatenate([s[1] for s in series])
     sx = _Scale(float(np.min(all_x)), float(np.max(all_x)), chart.plot_left, chart.plot_right)
     sy = _y_scale(
         [s[2] for s in series], [chance] if chance else [], chart.plot_top, chart.plot_bottom
@@ -205,7 +227,7 @@ def loss_chart(d: Diagnosis, run: Run, labels: dict[str, str]) -> Chart | None:
     chart.log_y = sy.log
     chart.x_ticks, chart.y_ticks = sx.ticks(), sy.ticks()
     for split, x, y in series:
-        keep = np.isfinite(y) & ((y > 0) if sy.log else True)
+        keep = np.isfinite(y) & ((y > 0) if sy.log else True) & (x >= sx.lo) & (x <= sx.hi)
         xs, med, lo, hi = _reduce(x[keep], y[keep])
         if xs.size == 0:
             continue
@@ -218,6 +240,8 @@ def loss_chart(d: Diagnosis, run: Run, labels: dict[str, str]) -> Chart | None:
     if chance:
         chart.markers.append(Marker(f"ln C = {format_number(chance)}", "#7f7f7f", y=sy(chance)))
     for e in d.events:
+        if e.step is not None and not sx.contains(e.step):
+            continue
         if e.kind == "nonfinite" and e.step is not None:
             chart.markers.append(
                 Marker(f"{labels['nonfinite']} @ {e.step}", "#d62728", x=sx(e.step), dashed=False)

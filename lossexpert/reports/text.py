@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lossexpert.diagnosis import Diagnosis
-from lossexpert.errors import printable
+from lossexpert.errors import clean_text, printable
 from lossexpert.reports._env import environment
 
 _BULLET = re.compile(r"^(\s*)(•|-|\d+\.)\s+(.*)$")
@@ -57,7 +57,8 @@ def render_text(d: Diagnosis, *, width: int = 100, color: bool = False) -> str:
         emoji=False,
     )
     console.print(renderable(d))
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    return text if color else clean_text(text)  # colour codes are ours; nothing else is
 
 
 def print_text(d: Diagnosis, console: Console) -> None:

@@ -23,7 +23,7 @@ from lossexpert.collectors.importers._mapping import Mapping_
 from lossexpert.collectors.runfile import (
     LoadedRun,
     is_jsonl,
-    read_file_bytes,
+    read_file_head,
     read_run_file,
     validate_run,
 )
@@ -67,7 +67,7 @@ def detect(path: Path) -> SourceKind:
         return "tensorboard"
     if wandb_log.is_log_file(path):
         return "wandb"
-    head = read_file_bytes(path)[:65536]
+    head = read_file_head(path, 65536)
     if name.endswith((".jsonl", ".ndjson")):
         return "run" if is_jsonl(path, head) and b'"header"' in head.split(b"\n", 1)[0] else "csv"
     if name.endswith(".json"):

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lossexpert.collectors.importers._common import Imported
+from lossexpert.collectors.runfile import read_file_bytes
 from lossexpert.errors import RunParseError
 
 DT_FLOAT, DT_DOUBLE, DT_HALF, DT_INT32, DT_INT64 = 1, 2, 19, 3, 9
@@ -134,7 +135,7 @@ def _records(data: bytes, source: str) -> Iterator[bytes]:
 def read_event_file(path: Path) -> list[tuple[str, float, float, float]]:
     """(tag, step, value, wall_time) for every scalar in one file."""
     source = str(path)
-    data = path.read_bytes()
+    data = read_file_bytes(path)  # regular files only, bounded by LOSSEXPERT_MAX_BYTES
     if data.startswith(b"version https://git-lfs"):
         raise RunParseError(
             source,
