@@ -213,7 +213,10 @@ def _assemble(
     ]
     identity = loaded.run.run
     # No problem found is only a verdict when the train curve could be judged at all.
-    blind = [k for k in ("curves.train", "curves.train.short") if k in missing]
+    # A handful of points can show a problem, but not that there is none.
+    blind = [
+        k for k in ("curves.train", "curves.train.short", "curves.train.sparse") if k in missing
+    ]
     conclusive = bool(problems) or not blind
     if problems and findings:
         summary = f"{problems[0].title}: {findings[0].title} ({findings[0].confidence:.0%})"

@@ -101,6 +101,10 @@ class Event(BaseModel):
 class MissingFact(BaseModel):
     key: str
     text: str
+    # A fact worth asking the user (``explain --ask``; a platform can ask it in its own UI):
+    # the question, and the causes in contention its answer would separate.
+    question: str | None = None
+    separates: list[str] = Field(default_factory=list)
 
 
 class RunInfo(BaseModel):

@@ -32,12 +32,13 @@ def _source(name: str) -> str:  # type: ignore[return]
 
 def _trigger(cause: CauseUnit, rule: RuleUnit) -> str:
     """A symptom that establishes the rule's problem without blocking the rule."""
-    own = {p.when for p in KB.problem_rules if p.problem == cause.problem}
+    problem = rule.problem or cause.problem  # a rule may fire under another problem
+    own = {p.when for p in KB.problem_rules if p.problem == problem}
     in_when = [s for s in rule.when if s in own]
     if in_when:
         return in_when[0]
     blocked = set(rule.when) | set(rule.unless)
-    return next(t for t in TRIGGERS[cause.problem] if t not in blocked)
+    return next(t for t in TRIGGERS[problem] if t not in blocked)
 
 
 def _ids(pairs: list[tuple[CauseUnit, RuleUnit]]) -> list[str]:

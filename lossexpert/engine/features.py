@@ -144,11 +144,21 @@ class CurveSummary:
     plateau_step: int  # step where the plateau starts
     points_after_min: int  # how many points come after the minimum (a rise needs several)
     frozen_fraction: float  # trailing fraction of the curve with exactly one repeated value
+    first_step: int = 0  # a curve that starts late is a window, not the whole run
+    falling_fraction: float = 0.0  # share of point-to-point changes that go down
+    sign_changes: float = 0.0  # share of consecutive changes that reverse direction
+    exact_zero_fraction: float = 0.0  # share of finite points exactly 0.0
+
+    @property
+    def is_window(self) -> bool:
+        """The curve starts late in the run (a posted excerpt, a resumed log): its first
+        point is not the start of training, so progress since the start cannot be judged."""
+        return self.first_step > 0.25 * max(self.last_step, 1) and self.first_step > 1
 
 
 def summarize(series: Series) -> CurveSummary | None:
     finite = series.finite()
-    if finite.size < 2:
+    if finite.size < 1:
         return None
     bins = binned_medians(finite)
     nb = bins.size
@@ -159,15 +169,17 @@ def summarize(series: Series) -> CurveSummary | None:
     smoothed_bins = rolling_median(bins, 3) if nb >= 20 else bins
     imin = int(np.argmin(smoothed_bins))
     minimum = float(smoothed_bins[imin])
-    tail = bins[int(nb * 2 / 3) :]
+    # The last third; a short curve (a handful of posted points) keeps at least its last two.
+    tail = bins[min(int(nb * 2 / 3), nb - 2) :]
     positive = tail[tail > 0]
-    late = theil_sen_slope(np.log(positive)) if positive.size >= 3 else 0.0
+    late = theil_sen_slope(np.log(positive)) if positive.size >= 2 else 0.0
     window = max(5, finite.size // 50)
     smooth = local_median(finite, window)
     resid = np.abs(finite - smooth)
     half = finite.size // 2
     scale = abs(start) if start != 0 else 1.0
-    noise = float(np.median(resid[half:]) / scale)
+    # Fewer than 8 points cannot separate a trend from noise around it.
+    noise = float(np.median(resid[half:]) / scale) if finite.size >= 8 else 0.0
     local = np.maximum(np.abs(smooth), 1e-12)
     spikes = int(np.count_nonzero((finite > 3.0 * local) & (finite - smooth > 0.25 * scale)))
     span = abs(start - final)
@@ -193,7 +205,21 @@ def summarize(series: Series) -> CurveSummary | None:
         plateau_step=_step_at(series, onset),
         points_after_min=round((nb - 1 - imin) / nb * finite.size),
         frozen_fraction=_frozen_tail(finite),
+        first_step=int(series.steps[np.isfinite(series.values)][0]),
+        falling_fraction=float(np.mean(np.diff(bins) < 0)) if nb >= 2 else 0.0,
+        sign_changes=_sign_changes(bins),
+        exact_zero_fraction=float(np.mean(finite == 0.0)),
     )
+
+
+def _sign_changes(values: FloatArray) -> float:
+    """Share of consecutive changes that reverse direction: ~0 for a steady trend, ~2/3 for
+    noise around a level."""
+    d = np.sign(np.diff(values))
+    d = d[d != 0]
+    if d.size < 2:
+        return 0.0
+    return float(np.mean(d[1:] != d[:-1]))
 
 
 def _frozen_tail(finite: FloatArray) -> float:
@@ -212,7 +238,9 @@ def _step_at(series: Series, fraction: float) -> int:
     return int(steps[i])
 
 
-def epoch_phase_r2(values: FloatArray, period: int) -> tuple[float, float] | None:
+def epoch_phase_r2(
+    values: FloatArray, period: int, min_epochs: int = 3
+) -> tuple[float, float] | None:
     """How much of the detrended loss is explained by the position inside the epoch.
 
     Unshuffled data leaves a saw-tooth: the same batches come in the same order every epoch,
@@ -220,7 +248,7 @@ def epoch_phase_r2(values: FloatArray, period: int) -> tuple[float, float] | Non
     when there are too few epochs to tell.
     """
     finite = values[np.isfinite(values)]
-    if period < 3 or period > 5000 or finite.size < 3 * period:
+    if period < 3 or period > 5000 or finite.size < min_epochs * period:
         return None
     finite = finite[-20 * period :]  # the last 20 epochs tell; this bounds the work
     n = finite.size
@@ -235,6 +263,32 @@ def epoch_phase_r2(values: FloatArray, period: int) -> tuple[float, float] | Non
     means = sums / np.maximum(counts, 1)
     within = float(np.sum((resid - means[phase]) ** 2))
     return 1.0 - within / total, (period - 1) / (n - 1)
+
+
+def dominant_period(values: FloatArray, max_period: int = 2000) -> int | None:
+    """The lag of the strongest autocorrelation peak of the detrended curve (a repeating
+    pattern's period), or None when no lag stands out (peak below 0.3)."""
+    finite = values[np.isfinite(values)][-20 * max_period :]
+    n = finite.size
+    if n < 12:
+        return None
+    resid = finite - local_median(finite, max(5, n // 10) | 1)
+    resid = resid - resid.mean()
+    denom = float(np.dot(resid, resid))
+    if denom <= 0:
+        return None
+    size = 1 << (2 * n - 1).bit_length()
+    spectrum = np.fft.rfft(resid, size)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum), size)[: n // 2] / denom
+    hi = min(acf.size - 1, max_period)
+    if hi < 4:
+        return None
+    lags = np.arange(3, hi)
+    peaks = lags[(acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1])]
+    if peaks.size == 0:
+        return None
+    best = int(peaks[np.argmax(acf[peaks])])
+    return best if acf[best] >= 0.3 else None
 
 
 def steps_per_epoch_from(series: Series) -> int | None:

@@ -8,141 +8,47 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import replace
 
 import numpy as np
 
 from lossexpert.engine import features as F
+from lossexpert.engine.facts import (
+    ADAPTIVE_OPTIMIZERS,
+    CROSS_ENTROPY,
+    REGRESSION_LOSSES,
+    SATURATING,
+    Event,
+    Findings,
+    Scalar,
+    Source,
+    Symptom,
+    chance_level,
+    grade,
+    num_classes,
+)
+from lossexpert.engine.facts import norm_name as _norm
+from lossexpert.engine.signatures import (
+    config_signatures,
+    layer_signatures,
+    normal_state,
+    train_signatures,
+    val_signatures,
+)
 from lossexpert.kb.thresholds import Thresholds
 from lossexpert.runformat import Config, DataStats, LayerStats, Run
 
-Scalar = int | float | str | bool
-Source = Literal["curves", "config", "layers", "data", "probe", "user"]
-
-ADAPTIVE_OPTIMIZERS = (
-    "adam",
-    "adamw",
-    "rmsprop",
-    "adagrad",
-    "adadelta",
-    "adamax",
-    "nadam",
-    "radam",
-    "lamb",
-    "lion",
-    "adafactor",
-)
-SATURATING = ("sigmoid", "tanh", "hardtanh", "hardsigmoid", "softsign")
-CROSS_ENTROPY = (
-    "cross_entropy",
-    "crossentropy",
-    "crossentropyloss",
-    "ce",
-    "nll",
-    "nllloss",
-    "categorical_crossentropy",
-    "sparse_categorical_crossentropy",
-)
-REGRESSION_LOSSES = (
-    "mse",
-    "mseloss",
-    "mean_squared_error",
-    "l1",
-    "l1loss",
-    "mae",
-    "huber",
-    "smooth_l1",
-    "smoothl1loss",
-    "huberloss",
-)
-
-
-@dataclass(frozen=True)
-class Symptom:
-    name: str
-    source: Source
-    strength: float
-    values: Mapping[str, Scalar] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Event:
-    """A point worth marking on a plot: where the loss went NaN, a plateau began, ..."""
-
-    kind: Literal["nonfinite", "plateau_onset", "val_minimum", "chance_level"]
-    split: str | None
-    step: int | None
-    value: float | None
-
-
-@dataclass
-class Findings:
-    """What the feature pass produced: symptoms, plus what it could not look at."""
-
-    symptoms: list[Symptom] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    context: dict[str, Scalar] = field(default_factory=dict)
-    events: list[Event] = field(default_factory=list)
-
-    def has(self, name: str) -> bool:
-        return any(s.name == name for s in self.symptoms)
-
-    def add(self, name: str, source: Source, strength: float, **values: Scalar | None) -> None:
-        if any(s.name == name for s in self.symptoms):
-            return  # one fact per symptom: the first (strongest-rule) reading wins
-        clean = {k: _plain(v) for k, v in values.items() if v is not None}
-        self.symptoms.append(Symptom(name, source, round(min(1.0, max(0.0, strength)), 3), clean))
-
-
-def _plain(v: Scalar) -> Scalar:
-    """Plain, finite, rounded Python scalars only: experta cannot match NaN."""
-    if isinstance(v, bool | str):
-        return v
-    if isinstance(v, int):
-        return int(v)
-    x = float(v)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return float(f"{x:.4g}")
-
-
-def grade(x: float, at: float, full: float) -> float:
-    """0 below ``at``; 0.6 at the threshold rising to 1.0 at ``full`` (either direction)."""
-    if full >= at:
-        if x < at:
-            return 0.0
-        frac = 1.0 if full == at else (x - at) / (full - at)
-    else:
-        if x > at:
-            return 0.0
-        frac = 1.0 if full == at else (at - x) / (at - full)
-    return 0.6 + 0.4 * min(1.0, max(0.0, frac))
-
-
-def _norm(name: str | None) -> str:
-    return (name or "").strip().lower().replace("-", "_").replace(" ", "_")
-
-
-def num_classes(run: Run) -> int | None:
-    if run.config.num_classes is not None:
-        return run.config.num_classes
-    train = run.data.get("train")
-    if train is not None and train.label_counts:
-        return len(train.label_counts)
-    return None
-
-
-def chance_level(run: Run) -> float | None:
-    """ln C for C-class cross-entropy: the loss of predicting the uniform prior."""
-    c = num_classes(run)
-    task = run.config.task
-    loss = _norm(run.config.loss)
-    if c is None or c < 2 or task in ("regression",) or (loss and loss in REGRESSION_LOSSES):
-        return None
-    return math.log(c)
+__all__ = [
+    "Event",
+    "Findings",
+    "Scalar",
+    "Source",
+    "Symptom",
+    "chance_level",
+    "extract",
+    "grade",
+    "num_classes",
+]
 
 
 def extract(run: Run, th: Thresholds) -> Findings:
@@ -167,14 +73,17 @@ def extract(run: Run, th: Thresholds) -> Findings:
         _train_symptoms(run, series["train"], tr, chance, th, out)
     _val_test_symptoms(summaries, ref, th, out)
     _config_symptoms(run, th, out)
+    config_signatures(run, out)
     if run.layers:
         _layer_symptoms(run.layers, th, out)
+        layer_signatures(run.layers, th, out)
     else:
         out.missing.append("layers")
     if run.data:
         _data_symptoms(run, th, out)
     else:
         out.missing.append("data")
+    normal_state(run, th, out)
     _events(summaries, out)
     if not run.config.model_fields_set:
         out.missing.append("config")
@@ -209,25 +118,41 @@ def _train_symptoms(
             value=nf[1],
             finite_points=int(np.isfinite(series.values).sum()),
         )
-    if s is None:  # fewer than two finite points: nothing to judge
+    if s is None or s.n < 2:  # fewer than two finite points: nothing to judge
         out.missing.append("curves.train.short")
         return
     out.context["train_final"] = s.final
     out.context["train_start"] = s.start
-    if s.n < th.min_points:
-        out.missing.append("curves.train.short")
-        return
+    sparse = s.n < th.min_points
+    if sparse:
+        # What people post: a handful of points. Diagnose what they support, say so, and
+        # weigh every curve fact at ``sparse_strength``.
+        out.missing.append("curves.train.sparse")
+        out.context["train_points"] = s.n
+    first_new = len(out.symptoms)
     if nf is None:
         # Past a NaN the finite tail says nothing about progress; the non-finite fact says it all.
         _progress_symptoms(run, s, chance, th, out)
     _shape_symptoms(run, series, s, chance, th, out)
+    train_signatures(run, series, s, chance, th, out)
+    if sparse:
+        out.symptoms[first_new:] = [
+            replace(x, strength=round(x.strength * th.sparse_strength, 3))
+            if x.source == "curves"
+            else x
+            for x in out.symptoms[first_new:]
+        ]
 
 
 def _progress_symptoms(
     run: Run, s: F.CurveSummary, chance: float | None, th: Thresholds, out: Findings
 ) -> None:
     fitted = abs(s.final) <= 1e-3 * abs(s.start)  # frozen at ~0 is a perfect fit, not a stall
-    if s.frozen_fraction >= th.frozen_fraction and s.n >= 20 and not fitted:
+    repeated = round(s.frozen_fraction * s.n)
+    frozen = s.frozen_fraction >= th.frozen_fraction and s.n >= 20
+    # A short curve: three or more trailing points with one exact value, over half the curve.
+    frozen |= s.n < 20 and repeated >= 3 and s.frozen_fraction >= 0.5
+    if frozen and not fitted:
         out.add("train.frozen", "curves", 1.0, value=s.final, frozen_pct=100 * s.frozen_fraction)
     ref = chance if chance is not None else s.start
     rising = s.late_log_slope > th.plateau_log_slope or s.final > s.start
@@ -245,7 +170,10 @@ def _progress_symptoms(
             final=s.final,
             ratio=s.final / s.minimum,
         )
-    if s.rel_improvement < th.no_progress_rel:
+    # A short curve that fell at (nearly) every point is learning, however little in total;
+    # a late window of a run (a posted excerpt) cannot show progress since the start.
+    steadily_falling = s.n < th.min_points and s.n >= 3 and s.falling_fraction >= 0.75
+    if s.rel_improvement < th.no_progress_rel and not steadily_falling and not s.is_window:
         out.add(
             "train.no_progress",
             "curves",
@@ -254,12 +182,15 @@ def _progress_symptoms(
             final=s.final,
             improvement_pct=100 * s.rel_improvement,
         )
-    plateaued = abs(s.late_log_slope) < th.plateau_log_slope
+    # A short curve falling at (nearly) every point has not levelled off, whatever its slope.
+    plateaued = abs(s.late_log_slope) < th.plateau_log_slope and not steadily_falling
+    # A few points still falling steeply are early training, not a final level.
+    still_moving = s.n < th.min_points and -s.late_log_slope > th.still_falling_log_drop
     if chance is not None:
         if abs(s.final - chance) <= th.at_chance_tol * chance and plateaued:
             out.add("train.at_chance", "curves", 1.0, final=s.final, chance=chance)
         ratio = s.final / chance
-        if ratio > th.high_final_vs_chance:
+        if ratio > th.high_final_vs_chance and not still_moving:
             out.add(
                 "train.high_final",
                 "curves",
@@ -272,7 +203,12 @@ def _progress_symptoms(
         floor = math.log(1.0 + (c - 1) / math.e)
         if c >= 3 and abs(s.final - floor) <= th.softmax_floor_tol * floor and plateaued:
             out.add("train.softmax_floor", "curves", 0.8, final=s.final, floor=floor, classes=c)
-    elif s.start > 0 and s.final / s.start > th.high_final_vs_start and plateaued:
+    elif (
+        s.start > 0
+        and s.final / s.start > th.high_final_vs_start
+        and plateaued
+        and not s.is_window
+    ):
         out.add(
             "train.high_final",
             "curves",
@@ -345,13 +281,14 @@ def _val_test_symptoms(
     tr, va, te = summaries.get("train"), summaries.get("val"), summaries.get("test")
     scale = ref if ref is not None and ref > 0 else None
     if va is not None and va.n < 3:
+        # Too short for a rise; a final value still compares with train and test.
         out.missing.append("curves.val.short")
-        va = None
     if va is not None:
         out.context["val_final"] = va.final
         rise = va.final - va.minimum
         if (
-            va.minimum > 0
+            va.n >= 3
+            and va.minimum > 0
             and rise / va.minimum > th.val_rise_rel
             and va.min_position < 0.85
             and va.points_after_min >= 2  # one late uptick is noise, not a rise
@@ -381,10 +318,11 @@ def _val_test_symptoms(
                     gap=va.final - tr.final,
                     reference=scale,
                 )
-        if -va.late_log_slope > th.still_falling_log_drop:
+        if va.n >= 3 and -va.late_log_slope > th.still_falling_log_drop:
             out.add(
                 "val.still_falling", "curves", 0.8, drop_pct=100 * (1 - math.exp(va.late_log_slope))
             )
+        val_signatures(tr, va, scale, th, out)
     if te is not None and va is not None and va.final > 0:
         ratio = te.final / va.final
         excess = te.final - va.final
@@ -637,7 +575,11 @@ def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) ->
         grad = F.finite_median(L.grad_norm) if L.grad_norm else None
         if upd is None:
             continue
-        if upd == 0.0 and grad is not None and grad > 0:
+        weight = F.finite_median(L.weight_norm) if L.weight_norm else None
+        # A gradient below ~1e-6 of the weights is lost to float32 rounding (eps 1.2e-7)
+        # whatever the step size: that zero update is vanishing gradients, not a wiring bug.
+        negligible = grad is not None and weight is not None and grad < 1e-6 * weight
+        if upd == 0.0 and grad is not None and grad > 0 and not negligible:
             stuck.append(L.name)
         elif upd > 0:
             medians.append((L.name, upd))

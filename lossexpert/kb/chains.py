@@ -12,7 +12,12 @@ from lossexpert.kb.units import CausalLink
 
 # The facts that show a step size too large for the loss surface, present before or without
 # anything else that would explain them.
-_STEP_TOO_LARGE = ("config.lr_high", "layers.update_high", "train.spike_then_stall")
+_STEP_TOO_LARGE = (
+    "config.lr_high",
+    "layers.update_high",
+    "layers.update_burst",
+    "train.spike_then_stall",
+)
 
 CAUSAL_LINKS: tuple[CausalLink, ...] = (
     CausalLink(

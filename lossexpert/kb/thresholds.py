@@ -65,7 +65,92 @@ class Thresholds(BaseModel):
     min_points: int = Field(
         5, description="a train curve with fewer points is too short to judge its progress"
     )
+    sparse_strength: float = Field(
+        0.8,
+        description="curve facts read from fewer than min_points points count this much: "
+        "what people post is evidence, but thin",
+    )
+    exact_zero_fraction: float = Field(
+        0.2,
+        description="this share of train points exactly 0.0: a degenerate objective (label "
+        "leak, trivial target); float32 cross-entropy is 0.0 only past ~16.6 nats of margin",
+    )
+    start_below_chance: float = Field(
+        0.25,
+        description="first classification loss below this fraction of ln C: not cross-entropy "
+        "(MSE on one-hot targets starts near 1/C, 0.1 for 10 classes = 0.04 ln C)",
+    )
+    log_classes_tol: float = Field(
+        0.003,
+        description="a flat loss within this fraction of ln C for a common class count C "
+        "(ln 1000 = 6.908) is read as uniform output; tight because ln C is dense for large C",
+    )
+    rise_after_fall: float = Field(
+        1.3,
+        description="final level this multiple of the minimum after falling: climbing back "
+        "(30 % above the best is beyond minibatch noise once smoothed; diverging is 2x)",
+    )
+    rise_given_back: float = Field(
+        0.25,
+        description="... and the climb gave back at least this share of the progress made "
+        "(start minus minimum): noise around a low level gives back a few percent",
+    )
+    spike_ratio: float = Field(
+        3.0, description="a point this multiple of the local median level is a spike"
+    )
+    stall_after_spike: float = Field(
+        0.9,
+        description="after a spike the loss never gets below this fraction of the level "
+        "before it: the spike did lasting damage (a recovering spike is healthy)",
+    )
+    jumpy_sign_changes: float = Field(
+        0.5,
+        description="share of consecutive changes that reverse direction on a curve that "
+        "makes no progress: bouncing around a level (a smooth slow curve reverses ~0)",
+    )
+    falling_fast_log_drop: float = Field(
+        1.386,
+        description="ln(loss) fell by more than this (to under a quarter, ln 4) across the "
+        "last third: far from converged when training stopped",
+    )
+    small_train_set: int = Field(
+        10_000,
+        description="a train set this small (or of unknown size) can be memorised by a "
+        "modern network (Zhang et al. 2017: random labels on CIFAR-10's 50k are fitted)",
+    )
+    memorized_vs_start: float = Field(
+        0.01, description="final train loss under this fraction of the start: near zero"
+    )
+    saw_tooth_r2_searched: float = Field(
+        0.25,
+        description="epoch-phase R² above chance by this much when the period had to be "
+        "searched for (a stricter bar than saw_tooth_r2: many periods were tried)",
+    )
+    update_burst: float = Field(
+        0.5,
+        description="one step changed a layer's weights by this fraction of their norm: "
+        "500x the ~1e-3 per step of healthy training (Karpathy, CS231n)",
+    )
+    accumulation_decades: float = Field(
+        1.0,
+        description="a gradient norm that grows by this many decades as a power of the step "
+        "count: gradients summed over steps (no zero_grad)",
+    )
     # ---- val / test
+    val_below_train: float = Field(
+        0.8,
+        description="val loss under this fraction of the train loss: regularisation active "
+        "only in training (dropout, augmentation), or val data leaking from train",
+    )
+    val_extreme_ratio: float = Field(
+        10.0,
+        description="val loss this multiple of the train loss: beyond over-fitting's drift "
+        "(different val preprocessing, or confident mistakes)",
+    )
+    val_extreme_vs_ref: float = Field(
+        1.5,
+        description="... and above this multiple of the chance level (worse than guessing)",
+    )
     val_rise_rel: float = Field(
         0.08,
         description="val loss ended this fraction above its minimum: past the minimum "

@@ -48,5 +48,26 @@ CAUSE = CauseUnit(
                 "choice is the lever."
             ),
         ),
+        RuleUnit(
+            id="PROBE-ACT-OVERFIT-FAILS",
+            when=("probe.overfit_fails",),
+            unless=("probe.symmetric_weights", "probe.zero_grads"),
+            cf=0.25,
+            priority=650,
+            description=(
+                "Neither the user's optimizer nor Adam 1e-3 could fit one small batch: a structural"
+                " or gradient problem, not a tuning one."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-ACT-CONTRA-OVERFIT-OK",
+            when=("probe.overfit_ok",),
+            cf=-0.3,
+            priority=650,
+            description=(
+                "One batch was fitted with the user's own optimizer settings: the model, loss and "
+                "gradients can learn (contrary evidence)."
+            ),
+        ),
     ),
 )

@@ -28,5 +28,34 @@ CAUSE = CauseUnit(
                 "the huge batch leaves few steps, not because of too few epochs."
             ),
         ),
+        RuleUnit(
+            id="PROBE-BIGBATCH-FIX",
+            when=("probe.fix.smaller_batch",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "Tried on a copy (same weights, same batches): the remedy made the loss fall much "
+                "further than the unchanged run."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-BIGBATCH-NOFIX",
+            when=("probe.nofix.smaller_batch",),
+            cf=-0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: the remedy did not make the loss fall faster (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="BS-ONE-STEP-PER-EPOCH",
+            when=("train.one_step_per_epoch",),
+            cf=0.45,
+            priority=550,
+            description=(
+                "One update per epoch and no minibatch noise: full-batch training makes few, "
+                "deterministic steps and settles in sharp minima (Keskar et al. 2017)."
+            ),
+        ),
     ),
 )

@@ -34,5 +34,31 @@ CAUSE = CauseUnit(
                 "the dead units are the batch size's doing."
             ),
         ),
+        RuleUnit(
+            id="PROBE-SMALLBATCH-FIX",
+            when=("probe.fix.larger_batch",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "Tried on a copy (same weights, same batches): the remedy made the loss fall much "
+                "further than the unchanged run."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-SMALLBATCH-NOFIX",
+            when=("probe.nofix.larger_batch",),
+            cf=-0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: the remedy did not make the loss fall faster (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="BS-TINY-JUMPY",
+            when=("config.batch_tiny", "train.flat_jumpy"),
+            cf=0.45,
+            priority=520,
+            description="Tiny batches and a loss that bounces around its level: gradient noise.",
+        ),
     ),
 )

@@ -27,5 +27,19 @@ CAUSE = CauseUnit(
                 "The loss plateaued, as it does once the model predicts the majority prior."
             ),
         ),
+        RuleUnit(
+            id="PROBE-IMBALANCE",
+            when=("probe.imbalanced",),
+            cf=0.5,
+            priority=650,
+            description="The loader's classes are far from balanced.",
+        ),
+        RuleUnit(
+            id="IMB-CONTRA-BALANCED",
+            when=("data.balanced",),
+            cf=-0.7,
+            priority=400,
+            description="The label counts were recorded and the classes are balanced.",
+        ),
     ),
 )

@@ -39,5 +39,40 @@ CAUSE = CauseUnit(
             priority=500,
             description="The saw-tooth confirms the unshuffled config.",
         ),
+        RuleUnit(
+            id="PROBE-SHUF-ORDERED",
+            when=("probe.ordered_batches",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "The loader's first batches each hold a single class: the data is not shuffled."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-SHUF-FIX",
+            when=("probe.fix.shuffle",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "Tried on a copy (same weights, same batches): the remedy made the loss fall much "
+                "further than the unchanged run."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-SHUF-NOFIX",
+            when=("probe.nofix.shuffle",),
+            cf=-0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: the remedy did not make the loss fall faster (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="SHUF-CONTRA-SHUFFLED",
+            when=("data.shuffled",),
+            cf=-0.7,
+            priority=400,
+            description="The first training batches mix their classes: the data is shuffled.",
+        ),
     ),
 )

@@ -62,5 +62,41 @@ CAUSE = CauseUnit(
                 "(one of the usual suspects; record layers to tell)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-DEAD-ZERO-GRADS",
+            when=("probe.zero_grads",),
+            unless=("probe.symmetric_weights",),
+            cf=0.5,
+            priority=650,
+            description="Whole weight matrices get exactly zero gradient: their units never fire.",
+        ),
+        RuleUnit(
+            id="PROBE-DEAD-OVERFIT-FAILS",
+            when=("probe.overfit_fails",),
+            unless=("probe.symmetric_weights",),
+            cf=0.2,
+            priority=650,
+            description=(
+                "Neither the user's optimizer nor Adam 1e-3 could fit one small batch: a structural"
+                " or gradient problem, not a tuning one."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-DEAD-CONTRA-OVERFIT-OK",
+            when=("probe.overfit_ok",),
+            cf=-0.3,
+            priority=650,
+            description=(
+                "One batch was fitted with the user's own optimizer settings: the model, loss and "
+                "gradients can learn (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="DEAD-CONTRA-NORMAL",
+            when=("layers.dead_normal",),
+            cf=-0.7,
+            priority=400,
+            description="Dead fractions were recorded and every layer is mostly alive.",
+        ),
     ),
 )

@@ -43,5 +43,17 @@ CAUSE = CauseUnit(
                 "scenario."
             ),
         ),
+        RuleUnit(
+            id="SHIFT-VAL-EXTREME",
+            when=("val.extreme_gap",),
+            problem="val_loss_not_decreasing",
+            cf=0.55,
+            priority=650,
+            description=(
+                "The val loss is many times the train loss and worse than guessing: the val "
+                "inputs are not prepared like the training inputs (a different rescaling or "
+                "generator), rather than a model that over-fits."
+            ),
+        ),
     ),
 )

@@ -60,5 +60,31 @@ CAUSE = CauseUnit(
                 "layers with huge outputs make gradients explode (seed, item 7)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-EXPLODE-FIX",
+            when=("probe.fix.clip",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "Tried on a copy (same weights, same batches): the remedy made the loss fall much "
+                "further than the unchanged run."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-EXPLODE-NOFIX",
+            when=("probe.nofix.clip",),
+            cf=-0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: the remedy did not make the loss fall faster (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="EXP-CONTRA-GRADS-NORMAL",
+            when=("layers.grads_normal",),
+            cf=-0.7,
+            priority=400,
+            description="Gradient norms were recorded, similar across layers and not growing.",
+        ),
     ),
 )

@@ -19,5 +19,32 @@ CAUSE = CauseUnit(
                 "not carry the signal."
             ),
         ),
+        RuleUnit(
+            id="PROBE-FEAT-IGNORES-INPUTS",
+            when=("probe.ignores_inputs",),
+            cf=0.5,
+            priority=650,
+            description=(
+                "A model trained on these batches predicts held-out data no better from the real "
+                "inputs than from shuffled ones: the features do not inform the target."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-FEAT-CONSTANT",
+            when=("probe.inputs_constant",),
+            cf=0.7,
+            priority=650,
+            description="Every input feature is constant: the model has nothing to learn from.",
+        ),
+        RuleUnit(
+            id="FEAT-LEAK",
+            when=("train.exact_zero",),
+            cf=0.45,
+            priority=600,
+            description=(
+                "A loss of exactly 0.0 on most batches: some input already contains the label "
+                "(a leaked feature), so the task is trivial."
+            ),
+        ),
     ),
 )

@@ -59,5 +59,92 @@ CAUSE = CauseUnit(
                 "(one of the usual suspects; record layers to tell)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-BUG-NOT-IN-OPT",
+            when=("probe.params_not_in_optimizer",),
+            cf=0.85,
+            priority=650,
+            description="Trainable parameters are missing from the optimizer: they never change.",
+        ),
+        RuleUnit(
+            id="PROBE-BUG-NO-GRAD",
+            when=("probe.params_no_grad",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "Trainable parameters got no gradient from the loss: the graph is cut somewhere."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-BUG-ACCUMULATE",
+            when=("probe.grads_accumulate",),
+            cf=0.7,
+            priority=650,
+            description=(
+                "The stored gradients are many fresh gradients summed: zero_grad is not called."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-BUG-OVERFIT-FAILS",
+            when=("probe.overfit_fails",),
+            unless=("probe.symmetric_weights",),
+            cf=0.25,
+            priority=650,
+            description=(
+                "Neither the user's optimizer nor Adam 1e-3 could fit one small batch: a structural"
+                " or gradient problem, not a tuning one."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-BUG-CONTRA-OVERFIT-OK",
+            when=("probe.overfit_ok",),
+            cf=-0.4,
+            priority=650,
+            description=(
+                "One batch was fitted with the user's own optimizer settings: the model, loss and "
+                "gradients can learn (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="BUG-RISE-AFTER-FALL",
+            when=("train.rise_after_fall",),
+            cf=0.3,
+            priority=500,
+            description=(
+                "A loss that falls then climbs back is also the mark of gradients summed over "
+                "steps (a missing optimizer.zero_grad()): every update is larger than the last."
+            ),
+        ),
+        RuleUnit(
+            id="BUG-CONTRA-DIVERGED",
+            when=("train.diverging",),
+            unless=("layers.grad_linear_growth",),
+            cf=-0.4,
+            priority=400,
+            description=(
+                "The loss moved far from where it started: gradients do reach the weights "
+                "(contrary to a broken gradient path)."
+            ),
+        ),
+        RuleUnit(
+            id="BUG-GRAD-LINEAR",
+            when=("layers.grad_linear_growth",),
+            cf=0.75,
+            priority=780,
+            description=(
+                "The gradient norm grows like a power of the step count: the gradients are "
+                "summed over steps because optimizer.zero_grad() is missing (or misplaced)."
+            ),
+        ),
+        RuleUnit(
+            id="BUG-CONTRA-ALL-NORMAL",
+            when=("layers.updates_normal", "layers.grads_normal"),
+            cf=-0.5,
+            priority=400,
+            description=(
+                "Gradients reach every layer and every layer moves at a healthy rate: the "
+                "gradient path works."
+            ),
+        ),
     ),
 )

@@ -37,5 +37,34 @@ CAUSE = CauseUnit(
             description="The batch covers much of the data set: the batch size, not the run "
             "length, limits the number of updates.",
         ),
+        RuleUnit(
+            id="PROBE-INSUF-CONTRA-OVERFIT-FAILS",
+            when=("probe.overfit_fails",),
+            cf=-0.3,
+            priority=650,
+            description=(
+                "Not even one batch can be fitted: more training will not help (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="INS-FALLING-FAST",
+            when=("train.falling_fast",),
+            cf=0.7,
+            priority=680,
+            description=(
+                "The loss was still falling steeply (to under a quarter over the last third) "
+                "when training stopped: it needs more steps."
+            ),
+        ),
+        RuleUnit(
+            id="INS-CONTRA-VAL-RISING",
+            when=("train.still_falling", "val.rising"),
+            cf=-0.4,
+            priority=400,
+            description=(
+                "The val loss already rises: more steps would fit the training set further, "
+                "not learn more."
+            ),
+        ),
     ),
 )

@@ -60,6 +60,7 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="LRH-CONTRA-UPDATES-LOW",
             when=("layers.update_low",),
+            unless=("layers.update_burst",),
             cf=-0.6,
             priority=400,
             description="The weights barely move: contrary evidence.",
@@ -80,6 +81,106 @@ CAUSE = CauseUnit(
             cf=-0.3,
             priority=400,
             description="The loss overflowed at a learning rate in the usual range.",
+        ),
+        RuleUnit(
+            id="PROBE-LRH-SWEEP",
+            when=("probe.lr_above_best",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "In the LR range test the loss was already rising at the configured learning rate."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-LRH-OVERFIT",
+            when=("probe.overfit_user_fails",),
+            unless=("probe.lr_below_best", "probe.params_not_in_optimizer"),
+            cf=0.3,
+            priority=650,
+            description=(
+                "One batch is fitted by Adam 1e-3 but not by the user's settings: a tuning problem."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-LRH-FIX",
+            when=("probe.fix.lr_down",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "Tried on a copy (same weights, same batches): the remedy made the loss fall much "
+                "further than the unchanged run."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-LRH-NOFIX",
+            when=("probe.nofix.lr_down",),
+            cf=-0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: the remedy did not make the loss fall faster (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-LRH-CONTRA-SWEEP",
+            when=("probe.lr_below_best",),
+            cf=-0.6,
+            priority=650,
+            description=(
+                "The LR range test puts the best learning rate far above the configured one "
+                "(contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="LRH-FLAT-JUMPY",
+            when=("train.flat_jumpy",),
+            unless=("config.batch_tiny", "data.unnormalized"),
+            cf=0.4,
+            priority=500,
+            description=(
+                "No progress, and the loss bounces up and down around its level: steps that "
+                "overshoot the valley (a too-small step gives a smooth, slow decline instead)."
+            ),
+        ),
+        RuleUnit(
+            id="LRH-RISE-AFTER-FALL",
+            when=("train.rise_after_fall",),
+            unless=("layers.grad_linear_growth",),
+            cf=0.4,
+            priority=560,
+            description=(
+                "The loss fell, then climbed back: the steps became too large for the "
+                "narrower valley near the minimum."
+            ),
+        ),
+        RuleUnit(
+            id="LRH-SPIKE-STALL",
+            when=("train.spike_then_stall",),
+            cf=0.45,
+            priority=600,
+            description=(
+                "The loss jumped several-fold and never got back below where it was: one step "
+                "overshot and did lasting damage."
+            ),
+        ),
+        RuleUnit(
+            id="LRH-CONTRA-UPDATES-NORMAL",
+            when=("layers.updates_normal",),
+            cf=-0.35,
+            priority=400,
+            description="Every layer's update/weight ratio is in the healthy range.",
+        ),
+        RuleUnit(
+            id="LRH-UPDATE-BURST",
+            when=("layers.update_burst",),
+            # Gradients already huge before any step, or single-sample batches: the burst is
+            # the gradient's doing, not the step size's.
+            unless=("layers.grad_huge", "config.batch_tiny"),
+            cf=0.65,
+            priority=730,
+            description=(
+                "One step changed a layer's weights by half their norm or more: a step size "
+                "far too large for that layer (healthy is about 1e-3 per step)."
+            ),
         ),
     ),
 )

@@ -74,5 +74,95 @@ CAUSE = CauseUnit(
                 "(one of the usual suspects; record layers to tell)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-LRL-SWEEP",
+            when=("probe.lr_below_best",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "The LR range test puts the best learning rate far above the configured one."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-LRL-OVERFIT",
+            when=("probe.overfit_user_fails",),
+            unless=("probe.lr_above_best", "probe.params_not_in_optimizer"),
+            cf=0.3,
+            priority=650,
+            description=(
+                "One batch is fitted by Adam 1e-3 but not by the user's settings: a tuning problem."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-LRL-FIX",
+            when=("probe.fix.lr_up",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "Tried on a copy (same weights, same batches): the remedy made the loss fall much "
+                "further than the unchanged run."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-LRL-NOFIX",
+            when=("probe.nofix.lr_up",),
+            cf=-0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: the remedy did not make the loss fall faster (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-LRL-CONTRA-SWEEP",
+            when=("probe.lr_above_best",),
+            cf=-0.6,
+            priority=650,
+            description=(
+                "In the LR range test the loss was already rising at the configured learning rate "
+                "(contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="LRL-CONTRA-JUMPY",
+            when=("train.flat_jumpy",),
+            cf=-0.4,
+            priority=400,
+            description="The loss bounces around: a too-small step gives a smooth curve.",
+        ),
+        RuleUnit(
+            id="LRL-CONTRA-RISE",
+            when=("train.rise_after_fall",),
+            cf=-0.5,
+            priority=400,
+            description="The loss climbed back after falling: small steps do not do that.",
+        ),
+        RuleUnit(
+            id="LRL-CONTRA-SPIKE",
+            when=("train.spike_then_stall",),
+            cf=-0.5,
+            priority=400,
+            description="The loss jumped several-fold: small steps do not do that.",
+        ),
+        RuleUnit(
+            id="LRL-CONTRA-DIVERGING",
+            when=("train.diverging",),
+            cf=-0.6,
+            priority=400,
+            description="The loss climbed far above its minimum: small steps do not do that.",
+        ),
+        RuleUnit(
+            id="LRL-CONTRA-NONFINITE",
+            when=("train.nonfinite",),
+            cf=-0.6,
+            priority=400,
+            description="The loss overflowed: small steps do not do that.",
+        ),
+        RuleUnit(
+            id="LRL-CONTRA-UPDATES-NORMAL",
+            when=("layers.updates_normal",),
+            cf=-0.35,
+            priority=400,
+            description="Every layer's update/weight ratio is in the healthy range.",
+        ),
     ),
 )

@@ -36,5 +36,33 @@ CAUSE = CauseUnit(
                 "model that cannot fit the data."
             ),
         ),
+        RuleUnit(
+            id="PROBE-STRUCT-OVERFIT-FAILS",
+            when=("probe.overfit_fails",),
+            unless=("probe.symmetric_weights", "probe.zero_grads"),
+            cf=0.3,
+            priority=650,
+            description=(
+                "Neither the user's optimizer nor Adam 1e-3 could fit one small batch: a structural"
+                " or gradient problem, not a tuning one."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-STRUCT-NO-GRAD",
+            when=("probe.params_no_grad",),
+            cf=0.3,
+            priority=650,
+            description="Some layers take no part in the loss: the model is not wired as intended.",
+        ),
+        RuleUnit(
+            id="PROBE-STRUCT-CONTRA-OVERFIT-OK",
+            when=("probe.overfit_ok",),
+            cf=-0.3,
+            priority=650,
+            description=(
+                "One batch was fitted with the user's own optimizer settings: the model, loss and "
+                "gradients can learn (contrary evidence)."
+            ),
+        ),
     ),
 )

@@ -19,5 +19,22 @@ CAUSE = CauseUnit(
                 "learn (noisy or wrong labels)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-NOISY-NONFINITE",
+            when=("probe.data_nonfinite",),
+            cf=0.7,
+            priority=650,
+            description="The loader yields NaN or Inf in inputs or targets.",
+        ),
+        RuleUnit(
+            id="PROBE-NOISY-IGNORES-INPUTS",
+            when=("probe.ignores_inputs",),
+            cf=0.3,
+            priority=650,
+            description=(
+                "A model trained on these batches predicts held-out data no better from the real "
+                "inputs than from shuffled ones: the labels carry little signal."
+            ),
+        ),
     ),
 )

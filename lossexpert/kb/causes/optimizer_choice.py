@@ -19,5 +19,56 @@ CAUSE = CauseUnit(
                 "suggests Adam as the default."
             ),
         ),
+        RuleUnit(
+            id="PROBE-OPT-OVERFIT",
+            when=("probe.overfit_user_fails",),
+            unless=("probe.lr_above_best", "probe.lr_below_best", "probe.params_not_in_optimizer"),
+            cf=0.3,
+            priority=650,
+            description=(
+                "One batch is fitted by Adam 1e-3 but not by the user's optimizer, whose learning "
+                "rate the sweep does not fault."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-OPT-FIX",
+            when=("probe.fix.optimizer",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "Tried on a copy (same weights, same batches): the remedy made the loss fall much "
+                "further than the unchanged run."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-OPT-NOFIX",
+            when=("probe.nofix.optimizer",),
+            cf=-0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: the remedy did not make the loss fall faster (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="OPT-TRANSFORMER-NO-WARMUP",
+            when=("config.transformer_no_warmup", "train.frozen"),
+            cf=0.5,
+            priority=600,
+            description=(
+                "A transformer trained with Adam and no warm-up, whose loss froze: Adam's "
+                "first updates are too large for it (Popel & Bojar 2018; Liu et al. 2020); "
+                "warm-up, RAdam or SGD get it going."
+            ),
+        ),
+        RuleUnit(
+            id="OPT-TRANSFORMER-NO-WARMUP-FLAT",
+            when=("config.transformer_no_warmup", "train.no_progress"),
+            cf=0.4,
+            priority=590,
+            description=(
+                "A transformer trained with Adam and no warm-up that makes no progress "
+                "(Popel & Bojar 2018; Liu et al. 2020)."
+            ),
+        ),
     ),
 )

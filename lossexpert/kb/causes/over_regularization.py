@@ -48,5 +48,34 @@ CAUSE = CauseUnit(
                 "The loss plateaued high under strong decay: the curve confirms the config."
             ),
         ),
+        RuleUnit(
+            id="PROBE-REG-FIX",
+            when=("probe.fix.no_regularization",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "Tried on a copy (same weights, same batches): the remedy made the loss fall much "
+                "further than the unchanged run."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-REG-NOFIX",
+            when=("probe.nofix.no_regularization",),
+            cf=-0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: the remedy did not make the loss fall faster (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="REG-VAL-BELOW-TRAIN",
+            when=("val.below_train",),
+            cf=0.3,
+            priority=450,
+            description=(
+                "The val loss is below the train loss while the train loss is stuck: the "
+                "regularisation active only in training (dropout, noise) is holding it back."
+            ),
+        ),
     ),
 )

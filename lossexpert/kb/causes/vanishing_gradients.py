@@ -47,5 +47,33 @@ CAUSE = CauseUnit(
                 "(one of the usual suspects; record layers to tell)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-VANISH-OVERFIT-FAILS",
+            when=("probe.overfit_fails",),
+            unless=("probe.symmetric_weights", "probe.zero_grads"),
+            cf=0.2,
+            priority=650,
+            description=(
+                "Neither the user's optimizer nor Adam 1e-3 could fit one small batch: a structural"
+                " or gradient problem, not a tuning one."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-VANISH-CONTRA-OVERFIT-OK",
+            when=("probe.overfit_ok",),
+            cf=-0.3,
+            priority=650,
+            description=(
+                "One batch was fitted with the user's own optimizer settings: the model, loss and "
+                "gradients can learn (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="VAN-CONTRA-GRADS-NORMAL",
+            when=("layers.grads_normal",),
+            cf=-0.7,
+            priority=400,
+            description="Gradient norms were recorded and are of similar size in every layer.",
+        ),
     ),
 )

@@ -76,5 +76,42 @@ CAUSE = CauseUnit(
                 "(one of the usual suspects; record layers to tell)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-INIT-SYMMETRIC",
+            when=("probe.symmetric_weights",),
+            cf=0.8,
+            priority=650,
+            description="Every unit of a layer has the same weights: the symmetry is never broken.",
+        ),
+        RuleUnit(
+            id="PROBE-INIT-LOSS-HIGH",
+            when=("probe.init_loss_high",),
+            cf=0.5,
+            priority=650,
+            description=(
+                "The loss at the starting weights is far above chance: the initial outputs are far "
+                "too large."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-INIT-CONTRA-OVERFIT-OK",
+            when=("probe.overfit_ok",),
+            cf=-0.3,
+            priority=650,
+            description=(
+                "One batch was fitted with the user's own optimizer settings: the model, loss and "
+                "gradients can learn (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="INIT-DEAD-FROM-START",
+            when=("layers.dead_from_start",),
+            cf=0.4,
+            priority=600,
+            description=(
+                "Units were already dead at the first sample, before training moved the "
+                "weights: the initial weights (or biases) leave them negative on every input."
+            ),
+        ),
     ),
 )

@@ -1,0 +1,161 @@
+"""The vocabulary of the engine: symptoms, the findings of a feature pass, and the few
+definitions (class count, chance level) that every detector shares."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from lossexpert.runformat import Run
+
+Scalar = int | float | str | bool
+Source = Literal["curves", "config", "layers", "data", "probe", "user"]
+
+ADAPTIVE_OPTIMIZERS = (
+    "adam",
+    "adamw",
+    "rmsprop",
+    "adagrad",
+    "adadelta",
+    "adamax",
+    "nadam",
+    "radam",
+    "lamb",
+    "lion",
+    "adafactor",
+)
+SATURATING = ("sigmoid", "tanh", "hardtanh", "hardsigmoid", "softsign")
+CROSS_ENTROPY = (
+    "cross_entropy",
+    "crossentropy",
+    "crossentropyloss",
+    "ce",
+    "nll",
+    "nllloss",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+)
+REGRESSION_LOSSES = (
+    "mse",
+    "mseloss",
+    "mean_squared_error",
+    "l1",
+    "l1loss",
+    "mae",
+    "huber",
+    "smooth_l1",
+    "smoothl1loss",
+    "huberloss",
+)
+
+
+@dataclass(frozen=True)
+class Symptom:
+    name: str
+    source: Source
+    strength: float
+    values: Mapping[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A point worth marking on a plot: where the loss went NaN, a plateau began, ..."""
+
+    kind: Literal["nonfinite", "plateau_onset", "val_minimum", "chance_level"]
+    split: str | None
+    step: int | None
+    value: float | None
+
+
+@dataclass
+class Findings:
+    """What the feature pass produced: symptoms, plus what it could not look at."""
+
+    symptoms: list[Symptom] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    context: dict[str, Scalar] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+    def has(self, name: str) -> bool:
+        return any(s.name == name for s in self.symptoms)
+
+    def add(self, name: str, source: Source, strength: float, **values: Scalar | None) -> None:
+        if any(s.name == name for s in self.symptoms):
+            return  # one fact per symptom: the first (strongest-rule) reading wins
+        clean = {k: _plain(v) for k, v in values.items() if v is not None}
+        self.symptoms.append(Symptom(name, source, round(min(1.0, max(0.0, strength)), 3), clean))
+
+
+def _plain(v: Scalar) -> Scalar:
+    """Plain, finite, rounded Python scalars only: experta cannot match NaN."""
+    if isinstance(v, bool | str):
+        return v
+    if isinstance(v, int):
+        return int(v)
+    x = float(v)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return float(f"{x:.4g}")
+
+
+def grade(x: float, at: float, full: float) -> float:
+    """0 below ``at``; 0.6 at the threshold rising to 1.0 at ``full`` (either direction)."""
+    if full >= at:
+        if x < at:
+            return 0.0
+        frac = 1.0 if full == at else (x - at) / (full - at)
+    else:
+        if x > at:
+            return 0.0
+        frac = 1.0 if full == at else (at - x) / (at - full)
+    return 0.6 + 0.4 * min(1.0, max(0.0, frac))
+
+
+def norm_name(name: str | None) -> str:
+    return (name or "").strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def num_classes(run: Run) -> int | None:
+    """The class count: stated, else counted from the labels, else the model's output width
+    (a classifier has one logit per class; a width of 1 is a binary or regression head)."""
+    if run.config.num_classes is not None:
+        return run.config.num_classes
+    train = run.data.get("train")
+    if train is not None and train.label_counts:
+        return len(train.label_counts)
+    model = run.config.model
+    width = model.output_width if model is not None else None
+    if width is not None and width >= 2 and is_classification(run):
+        return width
+    return None
+
+
+def is_classification(run: Run) -> bool:
+    """Stated as classification, or one-hot targets (a classification target whatever loss
+    is applied to it), or a cross-entropy loss."""
+    cfg = run.config
+    train = run.data.get("train")
+    return (
+        cfg.task == "classification"
+        or (train is not None and bool(train.target_one_hot))
+        or norm_name(cfg.loss) in CROSS_ENTROPY
+    )
+
+
+def chance_level(run: Run) -> float | None:
+    """ln C for C-class cross-entropy: the loss of predicting the uniform prior. None for a
+    loss that is not cross-entropy (MSE on one-hot targets starts near 1/C, not ln C)."""
+    c = num_classes(run)
+    task = run.config.task
+    loss = norm_name(run.config.loss)
+    if c is None or c < 2 or (loss and loss in REGRESSION_LOSSES):
+        return None
+    # ln C is the chance level of cross-entropy over C classes: a detector's or a language
+    # model's loss with a class count is another quantity.
+    if task not in (None, "classification") and loss not in CROSS_ENTROPY:
+        return None
+    return math.log(c)

@@ -1,0 +1,460 @@
+"""Real-world signatures: shapes of posted and logged curves that a senior engineer reads at
+a glance, with the numbers that justify each reading.
+
+Each detector adds at most one symptom; the rules in ``kb/causes/`` say what it points to.
+Where a number comes from is said next to it (or in ``kb/thresholds.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lossexpert.engine import features as F
+from lossexpert.engine.facts import (
+    CROSS_ENTROPY,
+    REGRESSION_LOSSES,
+    Findings,
+    grade,
+    is_classification,
+    norm_name,
+)
+from lossexpert.kb.thresholds import Thresholds
+from lossexpert.runformat import LayerStats, Run
+
+# Losses that cannot go below zero: a negative value means invalid targets (BCE on labels
+# outside [0, 1], NLL on outputs that are not log-probabilities), not a good fit.
+NON_NEGATIVE_LOSSES = (
+    *CROSS_ENTROPY,
+    "bce",
+    "bce_with_logits",
+    "binary_crossentropy",
+    "bceloss",
+    "bcewithlogitsloss",
+    *REGRESSION_LOSSES,
+)
+
+# Class counts common enough that a plateau at exactly ln C names them: toy sets (2-10),
+# CIFAR-100, Tiny-ImageNet, COCO, VOC, ImageNet, and the vocabularies of BERT, T5, LLaMA and
+# GPT-2 (a language model that outputs the uniform distribution sits at ln |V|).
+COMMON_CLASS_COUNTS = (
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    20,
+    21,
+    80,
+    91,
+    100,
+    200,
+    1000,
+    21843,
+    30522,
+    32000,
+    32128,
+    50257,
+)
+
+
+def train_signatures(
+    run: Run,
+    series: F.Series,
+    s: F.CurveSummary,
+    chance: float | None,
+    th: Thresholds,
+    out: Findings,
+) -> None:
+    finite = series.finite()
+    _below_floor(run, s, out)
+    _exact_zero(s, th, out)
+    if chance is not None:
+        _start_below_chance(s, chance, th, out)
+    else:
+        _uniform_output(run, s, th, out)
+    _rise_after_fall(s, th, out)
+    _spike_then_stall(finite, th, out)
+    _flat_and_jumpy(s, th, out)
+    _noiseless(run, series, s, out)
+    _falling_fast(s, th, out)
+    _memorization(run, s, th, out)
+    if not out.has("train.saw_tooth"):
+        _saw_tooth_unknown_period(run, finite, th, out)
+
+
+def _below_floor(run: Run, s: F.CurveSummary, out: Findings) -> None:
+    lowest = min(s.minimum, s.final, s.first)
+    if lowest >= 0:
+        return
+    loss = norm_name(run.config.loss)
+    bounded = loss in NON_NEGATIVE_LOSSES or (not loss and is_classification(run))
+    if bounded:
+        out.add("train.below_floor", "curves", 1.0, minimum=lowest, loss=loss or "cross_entropy")
+    else:
+        # Some objectives are negative by design (log-likelihoods, adversarial terms): only
+        # weak evidence until the loss is known.
+        out.add("train.negative", "curves", 0.6, minimum=lowest)
+
+
+def _exact_zero(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+    # float32 cross-entropy is exactly 0.0 only when every sample's margin exceeds ~16.6 nats
+    # (ln 2^24): a real model on a real task does not get there batch after batch.
+    if s.exact_zero_fraction >= th.exact_zero_fraction and s.n * s.exact_zero_fraction >= 3:
+        out.add(
+            "train.exact_zero",
+            "curves",
+            grade(s.exact_zero_fraction, th.exact_zero_fraction, 0.8),
+            zero_pct=100 * s.exact_zero_fraction,
+            points=s.n,
+        )
+
+
+def _start_below_chance(s: F.CurveSummary, chance: float, th: Thresholds, out: Findings) -> None:
+    # Cross-entropy at init is ~ln C whatever the model; a first value far below it on a
+    # curve that starts at the beginning is not cross-entropy (MSE on one-hot targets starts
+    # near 1/C) or the targets are not what the task says.
+    early = s.first_step <= max(10, 0.02 * s.last_step)
+    if early and 0 <= s.first < th.start_below_chance * chance:
+        out.add(
+            "train.start_below_chance",
+            "curves",
+            grade(s.first / chance, th.start_below_chance, 0.0),
+            first=s.first,
+            chance=chance,
+            ratio=s.first / chance,
+        )
+
+
+def _uniform_output(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+    """Without a class count: a flat loss at exactly ln C for a common C is a model that
+    outputs the uniform distribution (6.908 = ln 1000 for ImageNet)."""
+    if norm_name(run.config.loss) in REGRESSION_LOSSES or run.config.task == "regression":
+        return
+    if abs(s.late_log_slope) >= th.plateau_log_slope or s.final <= 0:
+        return
+    for c in COMMON_CLASS_COUNTS:
+        level = math.log(c)
+        if abs(s.final - level) <= th.log_classes_tol * level:
+            out.add("train.at_chance", "curves", 0.8, final=s.final, chance=level, classes=c)
+            return
+
+
+def _rise_after_fall(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+    """Fell, then climbed back well above its minimum (short of a divergence): gradients that
+    accumulate (a missing zero_grad) climb steadily; a step size too large jumps."""
+    if out.has("train.diverging") or s.minimum <= 0 or s.points_after_min < 3:
+        return
+    fell = s.minimum <= (1 - th.no_progress_rel) * s.start
+    rise = s.final / s.minimum
+    # Minibatch noise around a low level is not a climb: the climb must give back a real
+    # share of the progress made.
+    given_back = (s.final - s.minimum) / max(s.start - s.minimum, 1e-12)
+    if fell and rise >= th.rise_after_fall and given_back >= th.rise_given_back:
+        out.add(
+            "train.rise_after_fall",
+            "curves",
+            grade(rise, th.rise_after_fall, th.diverge_ratio),
+            minimum=s.minimum,
+            final=s.final,
+            rise_pct=100 * (rise - 1),
+            given_back_pct=100 * given_back,
+            min_step=s.min_step,
+        )
+
+
+def _spike_then_stall(finite: F.FloatArray, th: Thresholds, out: Findings) -> None:
+    """A jump of several times the running level after which the loss never gets back below
+    where it was: the jump did lasting damage (units killed, weights thrown far away). A spike
+    that recovers is healthy noise."""
+    n = finite.size
+    if n < 10:
+        return
+    level = F.local_median(finite, max(5, n // 50))
+    ratio = finite / np.maximum(np.abs(level), 1e-12)
+    start = max(2, n // 10)  # the first points fall fast and are not spikes
+    candidates = np.flatnonzero(ratio[start:] >= th.spike_ratio) + start
+    for i in candidates:
+        before = float(np.median(finite[max(0, i - 5) : i]))
+        after = finite[i + 1 :]
+        if after.size >= 3 and before > 0 and float(np.min(after)) >= th.stall_after_spike * before:
+            out.add(
+                "train.spike_then_stall",
+                "curves",
+                0.8,
+                step_index=int(i),
+                before=before,
+                peak=float(finite[i]),
+                after=float(np.median(after)),
+            )
+            return
+
+
+def _flat_and_jumpy(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+    """No progress, and the points reverse direction more often than not: a too-low step
+    size gives a smooth, slow, monotone curve; one that is too large (or batches too small)
+    bounces around a level."""
+    if not out.has("train.no_progress") or s.n < 4:
+        return
+    if s.sign_changes >= th.jumpy_sign_changes:
+        out.add(
+            "train.flat_jumpy",
+            "curves",
+            grade(s.sign_changes, th.jumpy_sign_changes, 1.0),
+            reversals_pct=100 * s.sign_changes,
+            points=s.n,
+        )
+
+
+def _noiseless(run: Run, series: F.Series, s: F.CurveSummary, out: Findings) -> None:
+    """One update per epoch (full-batch training): the epoch counter advances by one at every
+    step, and the curve has none of the minibatch noise."""
+    spe = run.config.steps_per_epoch or F.steps_per_epoch_from(series)
+    if series.epochs is None or s.n < 10:
+        return
+    e = series.epochs[np.isfinite(series.epochs)]
+    one_per_epoch = spe == 1 or (e.size >= 10 and float(np.median(np.diff(e))) >= 0.999)
+    if one_per_epoch and s.noise < 0.002:
+        out.add("train.one_step_per_epoch", "curves", 0.8, points=s.n)
+
+
+def _falling_fast(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+    """The loss fell to under a quarter over the last third of the run: it had not begun to
+    converge when training stopped (a run stopped early while healthy flattens first)."""
+    if -s.late_log_slope >= th.falling_fast_log_drop and s.final > 0:
+        out.add(
+            "train.falling_fast",
+            "curves",
+            grade(-s.late_log_slope, th.falling_fast_log_drop, 2 * th.falling_fast_log_drop),
+            drop_pct=100 * (1 - math.exp(s.late_log_slope)),
+            final=s.final,
+        )
+
+
+def _memorization(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+    """A train loss near zero with nothing held out: on a small set that is memorisation
+    until a val split says otherwise. Not a problem by itself: a note and a question."""
+    if "val" in run.curves or s.start <= 0:
+        return
+    n_train = run.config.split_sizes.get("train")
+    stats = run.data.get("train")
+    if n_train is None and stats is not None:
+        n_train = stats.n_samples
+    small = n_train is None or n_train <= th.small_train_set
+    if small and 0 <= s.final <= th.memorized_vs_start * s.start:
+        out.missing.append("curves.val.memorization")
+        out.context["memorized_final"] = s.final
+
+
+def _saw_tooth_unknown_period(
+    run: Run, finite: F.FloatArray, th: Thresholds, out: Findings
+) -> None:
+    """Unshuffled data repeats the same batch order every epoch, so the loss repeats a
+    pattern with the epoch's length. When the epoch length is not recorded, look for the
+    period: the strongest autocorrelation peak of the detrended loss, then the epoch-phase R²
+    at that period. Searching many periods finds one by luck more often, so the bar is
+    higher than for a known period."""
+    if run.config.steps_per_epoch or finite.size < 30:
+        return
+    period = F.dominant_period(finite)
+    if period is None:
+        return
+    r2 = F.epoch_phase_r2(finite, period, min_epochs=2)
+    if r2 is not None and r2[0] - r2[1] > th.saw_tooth_r2_searched:
+        out.add(
+            "train.saw_tooth",
+            "curves",
+            grade(r2[0] - r2[1], th.saw_tooth_r2_searched, 0.6),
+            r2=r2[0],
+            chance_r2=r2[1],
+            period=period,
+        )
+
+
+def val_signatures(
+    tr: F.CurveSummary | None,
+    va: F.CurveSummary | None,
+    scale: float | None,
+    th: Thresholds,
+    out: Findings,
+) -> None:
+    if tr is None or va is None:
+        return
+    _val_diverging_from_train(tr, va, out)
+    if va.final > 0 and tr.final > 0:
+        ratio = va.final / tr.final
+        if ratio <= th.val_below_train:
+            out.add("val.below_train", "curves", 0.7, val=va.final, train=tr.final, ratio=ratio)
+        # A val loss many times the train loss *and* far above any fitted level: not the
+        # gentle drift of over-fitting but inputs the model was not trained on (a different
+        # preprocessing of the val data), or confident mistakes on a few samples.
+        far = scale is None or va.final > th.val_extreme_vs_ref * scale
+        if ratio >= th.val_extreme_ratio and far:
+            out.add(
+                "val.extreme_gap",
+                "curves",
+                grade(math.log10(ratio), math.log10(th.val_extreme_ratio), 2.0),
+                val=va.final,
+                train=tr.final,
+                ratio=ratio,
+            )
+
+
+def _val_diverging_from_train(tr: F.CurveSummary, va: F.CurveSummary, out: Findings) -> None:
+    """A short pair of curves (a few epochs): the val loss rose at each of its last points
+    while the train loss kept falling — over-fitting, seen as early as it can be."""
+    if not (3 <= va.n < 10) or out.has("val.rising"):
+        return
+    rising_tail = va.points_after_min >= 2 and va.final > va.minimum
+    if rising_tail and tr.falling_fraction >= 0.75 and tr.final < tr.start:
+        out.add(
+            "val.rising",
+            "curves",
+            0.6,
+            minimum=va.minimum,
+            final=va.final,
+            rise_pct=100 * (va.final - va.minimum) / max(va.minimum, 1e-12),
+            min_at_pct=100 * va.min_position,
+        )
+
+
+def layer_signatures(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:
+    _dead_from_start(layers, th, out)
+    _grad_linear_growth(layers, th, out)
+    _update_burst(layers, th, out)
+
+
+def _update_burst(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:
+    """One sampled step changed a layer's weights by a large fraction of their norm (healthy
+    is ~1e-3 per step). The median hides it when the burst killed the layer and every later
+    update is ~0, which is exactly when it matters."""
+    worst: tuple[float, str, int] | None = None
+    for layer in layers:
+        for step, r in zip(layer.step, layer.update_ratio or [], strict=False):
+            if r is not None and math.isfinite(r) and (worst is None or r > worst[0]):
+                worst = (r, layer.name, step)
+    if worst is not None and worst[0] >= th.update_burst:
+        out.add(
+            "layers.update_burst",
+            "layers",
+            grade(math.log10(worst[0] / th.update_burst), 0.0, 1.0),
+            ratio=worst[0],
+            layer=worst[1],
+            step=worst[2],
+        )
+
+
+def _dead_from_start(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:
+    """Units already dead at the first sample, before training could kill them: their
+    origin is the init or the inputs, not the step size."""
+    for layer in layers:
+        first = next(
+            (d for d in layer.dead_fraction or [] if d is not None and math.isfinite(d)), None
+        )
+        if first is not None and first > th.dead_fraction:
+            out.add("layers.dead_from_start", "layers", 0.9, layer=layer.name, dead_pct=100 * first)
+            return
+
+
+def _grad_linear_growth(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:
+    """Gradients summed over steps (no zero_grad) grow like a power of the step count
+    (log g linear in log t, slope ~0.5-1.5); a step size too large grows them exponentially
+    (log g linear in t). Which of the two lines fits better tells them apart."""
+    best: tuple[float, str, float] | None = None
+    for layer in layers:
+        if not layer.grad_norm or len(layer.grad_norm) < 6:
+            continue
+        steps = np.asarray(layer.step[: len(layer.grad_norm)], dtype=np.float64)
+        g = np.array([np.nan if v is None else v for v in layer.grad_norm], dtype=np.float64)
+        keep = np.isfinite(g) & (g > 0) & (steps > 0)
+        if keep.sum() < 6:
+            continue
+        t, lg = steps[keep], np.log(g[keep])
+        decades = (lg[-1] - lg[0]) / math.log(10)
+        if decades < th.accumulation_decades:
+            continue
+        slope, r2_power = _fit(np.log(t), lg)
+        _, r2_exp = _fit(t, lg)
+        power_law = 0.4 <= slope <= 1.6 and r2_power >= 0.9 and r2_power > r2_exp
+        if power_law and (best is None or decades > best[0]):
+            best = (decades, layer.name, slope)
+    if best is not None:
+        out.add(
+            "layers.grad_linear_growth",
+            "layers",
+            grade(best[0], th.accumulation_decades, 3.0),
+            layer=best[1],
+            decades=best[0],
+            exponent=best[2],
+        )
+
+
+def _fit(x: F.FloatArray, y: F.FloatArray) -> tuple[float, float]:
+    """Least-squares slope and R² of y on x."""
+    xc, yc = x - x.mean(), y - y.mean()
+    sxx = float(np.dot(xc, xc))
+    syy = float(np.dot(yc, yc))
+    if sxx <= 0 or syy <= 0:
+        return 0.0, 0.0
+    slope = float(np.dot(xc, yc)) / sxx
+    return slope, slope * slope * sxx / syy
+
+
+def normal_state(run: Run, th: Thresholds, out: Findings) -> None:
+    """What was measured and found normal. A cause predicts abnormal values in these
+    statistics; when they were recorded and are normal, the cause is contradicted
+    (differential diagnosis: the absence of an expected sign is evidence too)."""
+    layers = run.layers
+    dead = [F.finite_median(L.dead_fraction, 0.5) for L in layers if L.dead_fraction]
+    dead_known = [d for d in dead if d is not None]
+    if dead_known and max(dead_known) < th.dead_fraction / 2:
+        out.add("layers.dead_normal", "layers", 0.8, max_dead_pct=100 * max(dead_known))
+    updates = [F.finite_median(L.update_ratio) for L in layers if L.update_ratio]
+    upd = [u for u in updates if u is not None and u > 0]
+    if upd and max(upd) < th.update_ratio_high and min(upd) > th.update_ratio_low:
+        out.add("layers.updates_normal", "layers", 0.7, lowest=min(upd), highest=max(upd))
+    grads = [F.finite_median(L.grad_norm, 0.5) for L in layers if L.grad_norm]
+    g = [x for x in grads if x is not None and x > 0]
+    growth = [F.growth_decades(L.grad_norm) for L in layers if L.grad_norm]
+    grew = max((x for x in growth if x is not None), default=0.0)
+    if len(g) >= 2 and not out.has("layers.grad_nonfinite"):
+        ratio = g[0] / g[-1]
+        within = 10 * th.vanishing_ratio < ratio < th.exploding_ratio / 10
+        if within and grew < 1.0:
+            out.add("layers.grads_normal", "layers", 0.8, ratio=ratio, layers=len(g))
+    train = run.data.get("train")
+    if train is None:
+        return
+    if (train.feature_std or train.input_std is not None) and not out.has("data.unnormalized"):
+        out.add("data.normalized", "data", 0.7)
+    if train.ordered_batch_fraction is not None and train.ordered_batch_fraction <= 0.05:
+        out.add("data.shuffled", "data", 0.8, fraction=train.ordered_batch_fraction)
+    if train.label_counts and len(train.label_counts) >= 2:
+        counts = list(train.label_counts.values())
+        ratio = min(counts) / max(max(counts), 1)
+        if ratio >= 0.5:
+            out.add("data.balanced", "data", 0.8, ratio=ratio)
+
+
+def config_signatures(run: Run, out: Findings) -> None:
+    """A transformer trained with an adaptive optimizer and no learning-rate warm-up: Adam's
+    early updates have a high-variance second-moment estimate, and post-LN transformers get
+    stuck or diverge without warm-up (Popel & Bojar 2018; Liu et al. 2020, RAdam)."""
+    cfg = run.config
+    opt = norm_name(cfg.optimizer.name if cfg.optimizer else None)
+    model = cfg.model
+    kinds = " ".join(model.layer_types).lower() if model is not None else ""
+    transformer = cfg.task == "language_model" or any(
+        k in kinds for k in ("transformer", "attention", "encoderlayer", "decoderlayer")
+    )
+    warmup = False
+    if cfg.lr_schedule is not None and len(cfg.lr_schedule.value) >= 2:
+        v = cfg.lr_schedule.value
+        warmup = v[0] < max(v)
+    if transformer and opt.startswith(("adam", "nadam")) and not warmup:
+        out.add("config.transformer_no_warmup", "config", 0.8, optimizer=opt)
