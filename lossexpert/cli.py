@@ -165,6 +165,31 @@ def explain(
         ),
     ] = False,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Processes for --many.")] = None,
+    set_facts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="A fact you know, in the run format's config terms: KEY=VALUE, e.g. "
+            "loss=mse, shuffle=false, optimizer.lr=0.1 (repeatable).",
+        ),
+    ] = None,
+    facts_file: Annotated[
+        Path | None, typer.Option("--facts", help="Facts from a YAML file (config keys).")
+    ] = None,
+    ask: Annotated[
+        bool,
+        typer.Option(
+            "--ask",
+            help="Ask the questions whose answers best separate the leading causes "
+            "(interactive terminals only; never with --format json).",
+        ),
+    ] = False,
+    max_questions: Annotated[
+        int, typer.Option("--max-questions", min=1, help="At most this many questions.")
+    ] = 5,
+    save_facts: Annotated[
+        Path | None, typer.Option("--save-facts", help="Write the facts (given and answered).")
+    ] = None,
 ) -> None:
     """Diagnose a run: the problem, ranked causes with evidence, and what to do."""
     from lossexpert._diagnose import diagnose
@@ -179,7 +204,12 @@ def explain(
         return
     loaded = _read(run, source, mapping, verbose, run_id, tracking_uri)
     try:
-        diagnosis = diagnose(loaded, lang=lang)
+        if set_facts or facts_file or ask or save_facts or fmt is Format.json:
+            diagnosis = _consult(
+                loaded, lang, fmt, set_facts, facts_file, ask, max_questions, save_facts
+            )
+        else:
+            diagnosis = diagnose(loaded, lang=lang)
     except LossexpertError as err:
         _fail(str(err))
     if fmt is Format.text and output is None and sys.stdout.isatty():
@@ -190,6 +220,53 @@ def explain(
         print_text(diagnosis, Console(highlight=False))
         return
     _emit(diagnosis.render(fmt.value), output)
+
+
+def _consult(
+    loaded: Any,
+    lang: str,
+    fmt: Format,
+    set_facts: list[str] | None,
+    facts_file: Path | None,
+    ask: bool,
+    max_questions: int,
+    save_facts: Path | None,
+) -> Any:
+    """User facts (--set/--facts), questions (--ask, interactive only), and the questions
+    still worth asking listed in the JSON's ``missing``."""
+    from lossexpert import _consult as consult
+    from lossexpert._diagnose import diagnose
+    from lossexpert.collectors.runfile import LoadedRun
+
+    facts: dict[str, Any] = {}
+    if facts_file is not None:
+        facts.update(consult.validate_facts(consult.load_facts(facts_file), str(facts_file)))
+    facts.update(consult.validate_facts(consult.parse_set(set_facts or []), "--set"))
+    interactive = ask and fmt is not Format.json and sys.stdin.isatty()
+    if ask and not interactive:
+        why = "--format json" if fmt is Format.json else "stdin is not a terminal"
+        sys.stderr.write(f"lossexpert: --ask: {why}: no questions asked\n")
+
+    def write(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    diagnosis, known = consult.consult(
+        loaded.run,
+        facts,
+        lambda r: diagnose(LoadedRun(r, loaded.source, loaded.warnings), lang=lang),
+        lang=lang,
+        ask=max_questions if interactive else 0,
+        read=sys.stdin.readline,
+        write=write,
+        list_questions=fmt is Format.json or ask,
+    )
+    if save_facts is not None:
+        try:
+            consult.save_facts(save_facts, known)
+        except OSError as err:
+            _fail(f"{save_facts}: cannot write: {err.strerror}")
+    return diagnosis
 
 
 def _explain_many(
@@ -339,6 +416,37 @@ def rules(
         sys.stdout.write(
             f"{row['rule']:28s} {target:26s} p{row['priority']:<5d}{cf}  {row['description']}\n"
         )
+
+
+@app.command()
+def doctor(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="pkg.module:make, where make() returns model, optimizer, criterion, loader "
+            "[, val_loader] (a tuple, or a dict with those keys).",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the explanation.")] = "en",
+    budget: Annotated[float, typer.Option("--budget", help="Seconds for the probes.")] = 60.0,
+    run: Annotated[
+        Path | None, typer.Option("--run", help="The recording of the real training.")
+    ] = None,
+) -> None:
+    """Run experiments on copies of your objects to confirm the cause, and try the fix."""
+    from lossexpert.doctor._cli import run_cli
+    from lossexpert.kb.texts import LANGUAGES
+
+    if lang not in LANGUAGES:
+        _fail(f"--lang: unknown language {lang!r}; available: {', '.join(LANGUAGES)}")
+    try:
+        diagnosis = run_cli(target, budget_s=budget, lang=lang, run=run)
+    except LossexpertError as err:
+        _fail(str(err))
+    _emit(diagnosis.render(fmt.value), output)
 
 
 @app.command()
