@@ -5,6 +5,7 @@ Public surface::
     diagnose(run, *, lang="en", thresholds=None, evidence=...) -> Diagnosis
     load_run(source) -> LoadedRun
     watch(model, optimizer, path, ...) -> Watch   (imports torch only when called)
+    doctor(model, optimizer, criterion, loader, ...) -> Diagnosis   (probes; same)
     Run, Diagnosis, Finding, Thresholds and the error types
 """
 
@@ -13,6 +14,7 @@ from lossexpert._version import __version__
 from lossexpert._watch import watch
 from lossexpert.collectors.runfile import LoadedRun, load_run
 from lossexpert.diagnosis import Diagnosis, Evidence, Finding, Problem
+from lossexpert.doctor import doctor  # torch is imported only when called
 from lossexpert.errors import (
     LossexpertError,
     RunInputError,
@@ -40,6 +42,7 @@ __all__ = [
     "Thresholds",
     "__version__",
     "diagnose",
+    "doctor",
     "load_run",
     "watch",
 ]

@@ -17,8 +17,13 @@ def labels(lang: str) -> dict[str, str]:
 
 
 def render_html(d: Diagnosis, run: Run | None) -> str:
+    from lossexpert.reports.probes import probe_charts
+
     env = environment()
-    page = env.get_template("report.html.j2").render(d=d, charts=charts(d, run, labels(d.lang)))
+    words = labels(d.lang)
+    page = env.get_template("report.html.j2").render(
+        d=d, charts=charts(d, run, words), probe_charts=probe_charts(d, words)
+    )
     return clean_text(page)  # no control character or lone surrogate, whatever built `d`
 
 

@@ -1,0 +1,346 @@
+"""``doctor()``: the recording (the user's, or a short one of its own) + probes -> Diagnosis.
+
+Order: the cheap probes (data, gradient flow, initial loss: one forward/backward each) run
+first; then the experiments, most informative first: each is scored by how ambiguous the
+causes it tells apart still are (sum of c(1-c) over their confidences c), re-scored after
+every probe, and skipped when it bears on no cause in contention or does not fit the budget;
+last, the fix of the leading cause with a generic remedy is tried, then the next one's if it
+was not confirmed.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lossexpert._diagnose import _thresholds, diagnose
+from lossexpert.collectors.runfile import load_run
+from lossexpert.diagnosis import Diagnosis, ProbeResult
+from lossexpert.doctor import PROBE_NAMES
+from lossexpert.doctor._bench import (
+    Bench,
+    DoctorInputError,
+    build_bench,
+    loss_of,
+    rechunk,
+    rng_guard,
+)
+from lossexpert.doctor._probes import (
+    BEARS_ON,
+    CHEAP,
+    LIMITS,
+    PROBES,
+    REMEDIES,
+    Context,
+    ProbeLimits,
+    ProbeOutcome,
+    train_steps,
+    try_fix,
+)
+from lossexpert.engine.symptoms import Symptom
+from lossexpert.kb.texts import texts
+from lossexpert.runformat import Run
+
+_WORDS = {
+    "en": {
+        "no_problem": "no problem found: nothing to tell apart",
+        "no_contention": "no cause in contention that it tells apart",
+        "budget": "does not fit the remaining time budget",
+        "not_requested": "not requested",
+        "no_remedy": "no leading cause has a remedy that can be tried generically",
+        "apply": "Apply the change that was tried on a copy and confirmed: {change}.",
+    },
+    "zh": {
+        "no_problem": "没有发现问题：无需区分原因",
+        "no_contention": "没有它能区分的候选原因",
+        "budget": "剩余时间预算不够",
+        "not_requested": "未要求运行",
+        "no_remedy": "领先的原因都没有可以通用尝试的补救措施",
+        "apply": "应用已在副本上试过并证实有效的修改：{change}。",
+    },
+}
+EXPERIMENTS = ("overfit_batch", "lr_range", "input_dependence")
+# Cost of each experiment in training steps (for the budget check).
+_COST = {
+    "overfit_batch": 2 * LIMITS.overfit_steps,
+    "lr_range": LIMITS.sweep_steps,
+    "input_dependence": LIMITS.input_dep_steps,
+}
+
+
+def run_doctor(
+    model: Any,
+    optimizer: Any,
+    criterion: Any,
+    loader: Any,
+    *,
+    val_loader: Any = None,
+    run: str | Run | Mapping[str, Any] | None = None,
+    budget_s: float = 60,
+    lang: str = "en",
+    probes: Iterable[str] | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    thresholds: Any = None,
+    progress: Callable[[str, str], None] | None = None,
+    limits: ProbeLimits | None = None,
+    max_batches: int = 200,
+    **kw: Any,
+) -> Diagnosis:
+    if kw:
+        raise TypeError(f"doctor() got unexpected keyword arguments: {', '.join(sorted(kw))}")
+    wanted = list(PROBE_NAMES) if probes is None else list(probes)
+    unknown = [p for p in wanted if p not in PROBE_NAMES]
+    if unknown:
+        raise DoctorInputError(
+            f"probes: unknown probe {unknown[0]!r} (known: {', '.join(PROBE_NAMES)})"
+        )
+    words = _WORDS.get(lang, _WORDS["en"])
+    texts(lang)  # an unknown language fails here, before any work
+    th = _thresholds(thresholds)
+    lim = limits or LIMITS
+    start = time.monotonic()
+    deadline = start + float(budget_s)
+    with rng_guard(loader, val_loader), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        bench = build_bench(
+            model, optimizer, criterion, loader, val_loader, max_batches=max_batches, seed=seed
+        )
+        step_s = _step_time(bench)
+        recorded = (
+            load_run(run if isinstance(run, str | Run) else dict(run)).run
+            if run is not None
+            else _record(bench, steps or _record_steps(bench, step_s, budget_s))
+        )
+        ctx = Context(bench, th, lim, deadline, config={})
+        results: dict[str, ProbeResult] = {}
+        extra: list[Symptom] = []
+
+        def diag() -> Diagnosis:
+            return diagnose(recorded, lang=lang, thresholds=th, extra_symptoms=extra)
+
+        def execute(name: str, fn: Callable[[], ProbeOutcome]) -> ProbeOutcome | None:
+            if progress is not None:
+                progress(name, "start")
+            t0 = time.monotonic()
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed)
+                    outcome = fn()
+            except Exception as exc:  # a probe that raises is reported; the others go on
+                results[name] = ProbeResult(
+                    name=name,
+                    status="failed",
+                    reason=f"{type(exc).__name__}: {exc}".splitlines()[0][:300],
+                    seconds=round(time.monotonic() - t0, 3),
+                )
+                if progress is not None:
+                    progress(name, "failed")
+                return None
+            extra.extend(s for s in outcome.symptoms if all(s.name != e.name for e in extra))
+            results[name] = ProbeResult(
+                name=name,
+                status="ran",
+                seconds=round(time.monotonic() - t0, 3),
+                facts=[s.name for s in outcome.symptoms],
+                values={k: _scalar(v) for k, v in outcome.values.items()},
+                series=outcome.series,
+            )
+            if progress is not None:
+                progress(name, "done")
+            return outcome
+
+        def skip(name: str, why: str) -> None:
+            results[name] = ProbeResult(name=name, status="skipped", reason=words[why])
+            if progress is not None:
+                progress(name, "skipped")
+
+        for name in CHEAP:
+            if name in wanted:
+                execute(name, lambda n=name: PROBES[n](ctx))  # type: ignore[misc]
+        d = diag()
+        pending = [n for n in EXPERIMENTS if n in wanted]
+        while pending:
+            if not d.problems:
+                for n in pending:
+                    skip(n, "no_problem")
+                break
+            scores = {n: _information(n, d) for n in pending}
+            best = max(pending, key=lambda n: scores[n])
+            pending.remove(best)
+            if scores[best] <= 0:
+                skip(best, "no_contention")
+                continue
+            if time.monotonic() + _COST[best] * step_s > deadline:
+                skip(best, "budget")
+                continue
+            outcome = execute(best, lambda n=best: PROBES[n](ctx))  # type: ignore[misc]
+            if outcome is not None and isinstance(outcome.values.get("suggested"), float):
+                ctx.config["suggested_lr"] = outcome.values["suggested"]
+            d = diag()
+        tried: dict[str, ProbeOutcome] = {}
+        if "try_fix" in wanted:
+            _try_fixes(d, ctx, step_s, deadline, lim, execute, skip, tried, diag)
+            d = diag()
+        for name in PROBE_NAMES:
+            if name not in results and name not in wanted:
+                results[name] = ProbeResult(
+                    name=name, status="skipped", reason=words["not_requested"]
+                )
+    return _finish(d, results, extra, tried, lang, words)
+
+
+def _try_fixes(
+    d: Diagnosis,
+    ctx: Context,
+    step_s: float,
+    deadline: float,
+    lim: ProbeLimits,
+    execute: Callable[[str, Callable[[], ProbeOutcome]], ProbeOutcome | None],
+    skip: Callable[[str, str], None],
+    tried: dict[str, ProbeOutcome],
+    diag: Callable[[], Diagnosis],
+) -> None:
+    if not d.problems:
+        skip("try_fix", "no_problem")
+        return
+    candidates = [f.cause for f in d.findings[:3] if f.cause in REMEDIES]
+    if not candidates:
+        skip("try_fix", "no_remedy")
+        return
+    for cause in candidates:
+        left = deadline - time.monotonic()
+        steps = min(lim.fix_steps, int(left / (2.2 * step_s))) if step_s > 0 else lim.fix_steps
+        if steps < 30:  # fewer steps than this cannot show a difference worth reporting
+            if not tried:
+                skip("try_fix", "budget")
+            return
+        key = f"try_fix:{cause}"
+        outcome = execute(key, lambda c=cause, s=steps: try_fix(ctx, c, s))  # type: ignore[misc]
+        if outcome is None:
+            continue
+        tried[cause] = outcome
+        if any(s.name.startswith("probe.fix.") for s in outcome.symptoms):
+            return
+        d = diag()
+        if d.findings and d.findings[0].cause not in REMEDIES:
+            return
+
+
+def _finish(
+    d: Diagnosis,
+    results: dict[str, ProbeResult],
+    extra: list[Symptom],
+    tried: dict[str, ProbeOutcome],
+    lang: str,
+    words: dict[str, str],
+) -> Diagnosis:
+    say = texts(lang)
+    text_of = {s.name: say.symptom(s.name, s.values) for s in extra}
+    probes = []
+    for r in results.values():
+        probes.append(r.model_copy(update={"text": [text_of[f] for f in r.facts if f in text_of]}))
+    findings = []
+    for f in d.findings:
+        outcome = tried.get(f.cause)
+        if outcome is None:
+            findings.append(f)
+            continue
+        sym = outcome.symptoms[0]
+        line = text_of.get(sym.name, "")
+        remedies = list(f.remedies)
+        if sym.name.startswith("probe.fix."):
+            change = str(outcome.values.get("change", ""))
+            remedies = [words["apply"].format(change=change), *remedies]
+        findings.append(f.model_copy(update={"tried": line, "remedies": remedies}))
+    out = d.model_copy(update={"probes": probes, "findings": findings})
+    run: Run | None = d._run
+    return out.attach_run(run) if run is not None else out
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, bool | int | str) or v is None:
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def _information(name: str, d: Diagnosis) -> float:
+    """How much this probe can settle: the ambiguity c(1-c) of the causes it bears on."""
+    bears = BEARS_ON[name]
+    if not d.findings:
+        return 0.25  # a problem nothing explains yet: every probe may tell
+    return sum(f.confidence * (1 - f.confidence) for f in d.findings if f.cause in bears)
+
+
+def _step_time(bench: Bench) -> float:
+    """Seconds per training step on a copy (median of 3 after one warm-up)."""
+    model, opt, crit = bench.fresh()
+    times = []
+    for i in range(4):
+        t0 = time.perf_counter()
+        loss = loss_of(model, crit, bench.train[i % len(bench.train)])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return sorted(times[1:])[1]
+
+
+def _record_steps(bench: Bench, step_s: float, budget_s: float) -> int:
+    """Without a recording: a run of about 10 epochs of the collected batches, 300 to 2000
+    steps (a too-short run reads as 'insufficient training'), at most a third of the budget."""
+    want = max(300, min(2000, 10 * len(bench.train)))
+    fit = int(budget_s / 3 / max(step_s * 1.3, 1e-6))
+    return max(20, min(want, fit))
+
+
+def _record(bench: Bench, steps: int) -> Run:
+    """Train a copy for ``steps`` with the user's settings under ``lossexpert.watch``.
+
+    Only the train loss is recorded: how long the user trains, and so whether the val loss
+    would turn, is not ours to choose; the val and test problems need the real recording."""
+    from lossexpert import watch
+
+    model, opt, crit = bench.fresh()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "doctor.jsonl"
+        per_epoch = len(bench.train)
+        cfg: dict[str, Any] = {"batch_size": bench.batch_size, "steps_per_epoch": per_epoch}
+        if bench.shuffled is not None:
+            cfg["shuffle"] = bench.shuffled
+        with watch(
+            model,
+            opt,
+            path,
+            config=cfg,
+            criterion=crit if isinstance(crit, torch.nn.Module) else None,
+            name="doctor",
+        ) as rec:
+            done, epoch = 0, 0
+            data = bench.all_train()
+            gen = torch.Generator().manual_seed(bench.seed)
+            while done < steps:
+                batches = bench.train
+                if bench.shuffled and epoch > 0:  # a shuffling loader reshuffles every epoch
+                    order = torch.randperm(len(data), generator=gen).to(bench.device)
+                    batches = rechunk(data, bench.batch_size, order)
+                n = min(len(batches), steps - done)
+                per = len(batches)
+
+                def log(i: int, loss: torch.Tensor, e: int = epoch, per: int = per) -> None:
+                    rec.log("train", loss, epoch=round(e + (i + 1) / per, 4))
+
+                losses = train_steps(model, opt, crit, batches[:n], n, on_loss=log)
+                done += n
+                epoch += 1
+                if len(losses) < n:  # non-finite: training is over
+                    break
+        return load_run(path).run

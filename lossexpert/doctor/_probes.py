@@ -1,0 +1,743 @@
+"""The probes: short experiments on copies, each returning symptoms with ``source="probe"``.
+
+Every number a probe compares against is in ``ProbeLimits`` with why a senior engineer would
+use it and where it comes from. A probe only reports what it saw; the knowledge base's
+``PROBE-`` rules decide what it means for each cause.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lossexpert.doctor._bench import (
+    Batch,
+    Bench,
+    concat,
+    eval_loss,
+    float_inputs,
+    index,
+    loss_of,
+    map_inputs,
+    rechunk,
+)
+from lossexpert.engine.symptoms import Symptom, grade
+from lossexpert.kb.thresholds import Thresholds
+
+
+@dataclass(frozen=True)
+class ProbeLimits:
+    """The probes' numbers, with where each comes from."""
+
+    # Overfit one batch (Karpathy, "A recipe for training neural networks", 2019; TheDeepChecker's
+    # pre-check uses one batch of 16): a correct model and optimizer drive one small batch's loss
+    # to near zero in about a hundred steps.
+    overfit_samples: int = 32
+    overfit_steps: int = 200
+    # Fitted: the batch loss fell below 10 % of where it started (near zero, as the recipe asks).
+    overfit_fit_ratio: float = 0.1
+    # Failed: the loss kept more than half of its start; in between is inconclusive (silent).
+    overfit_fail_ratio: float = 0.5
+    # LR range test (Smith, "Cyclical learning rates", 2017; fastai's lr_find): an exponential
+    # sweep from 1e-7 to 10, stopped once the smoothed loss exceeds 4x its minimum (fastai).
+    sweep_steps: int = 80
+    sweep_low: float = 1e-7
+    sweep_high: float = 10.0
+    sweep_stop_ratio: float = 4.0
+    # fastai suggests the LR at the loss minimum / 10. A configured LR past the minimum itself
+    # is on the diverging side; one 1.5 decades below the suggestion wastes most of the budget
+    # (a factor 30: generous, so any choice within an order of magnitude of it stays silent).
+    lr_low_factor: float = 30.0
+    # Input dependence: loss with permuted inputs within 5 % of the real loss on held-out data
+    # means the trained model's predictions do not depend on the inputs (TheDeepChecker's
+    # zeroed-input test, made relative).
+    ignore_ratio: float = 0.95
+    input_dep_steps: int = 150
+    # Gradients accumulated across steps: the user's stored gradient is more than 5x a fresh
+    # single-batch gradient at the same weights (one stale step would give about 2x).
+    accumulate_ratio: float = 5.0
+    # Try the fix: confirmed when the fixed run ends with at most 70 % of the baseline's loss
+    # (a third less loss left after the same budget: beyond the spread of a seeded short run)
+    # AND the difference is at least 5 % of the starting loss (visible, not two near-zero
+    # losses whose ratio means nothing).
+    fix_rel_end: float = 0.7
+    fix_min_gain_pct: float = 5.0
+    fix_steps: int = 200
+    # Data checks reuse the passive diagnosis's thresholds (kb/thresholds.py).
+    first_batches: int = 20
+
+
+LIMITS = ProbeLimits()
+
+
+@dataclass
+class ProbeOutcome:
+    symptoms: list[Symptom] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    series: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, name: str, strength: float, **values: Any) -> None:
+        clean = {k: _plain(v) for k, v in values.items() if v is not None}
+        strength = round(min(1.0, max(0.0, strength)), 3)
+        self.symptoms.append(Symptom(name, "probe", strength, clean))
+
+
+def _plain(v: Any) -> Any:
+    """Plain, finite, rounded Python scalars (the engine cannot match NaN)."""
+    if isinstance(v, bool | str):
+        return v
+    if isinstance(v, int):
+        return int(v)
+    x = float(v)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return float(f"{x:.4g}")
+
+
+@dataclass
+class Context:
+    bench: Bench
+    th: Thresholds
+    limits: ProbeLimits
+    deadline: float
+    config: dict[str, Any] = field(default_factory=dict)
+    leading: list[str] = field(default_factory=list)  # causes in contention, best first
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def train_steps(
+    model: nn.Module,
+    opt: Any,
+    criterion: Any,
+    batches: Sequence[Batch],
+    steps: int,
+    *,
+    clip: float | None = None,
+    lr_at: Callable[[int], float] | None = None,
+    deadline: float | None = None,
+    on_loss: Callable[[int, torch.Tensor], None] | None = None,
+) -> list[float]:
+    """Train in place for ``steps`` optimizer steps cycling over ``batches``; batch losses."""
+    model.train()
+    losses: list[float] = []
+    for step in range(steps):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        if lr_at is not None:
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+        b = batches[step % len(batches)]
+        loss = loss_of(model, criterion, b)
+        opt.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)
+        value = float(loss.detach())
+        losses.append(value)
+        if not math.isfinite(value):
+            if on_loss is not None:
+                on_loss(step, loss.detach())
+            break
+        loss.backward()  # type: ignore[no-untyped-call]
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        if on_loss is not None:
+            on_loss(step, loss.detach())
+    return losses
+
+
+def task_of(criterion: Any, out_width: int, targets: torch.Tensor) -> str:
+    name = type(criterion).__name__.lower() if isinstance(criterion, nn.Module) else ""
+    fname = getattr(criterion, "__name__", "").lower()
+    label = name or fname
+    if "bce" in label or "binary" in label:
+        return "binary"
+    if "crossentropy" in label or "cross_entropy" in label or "nll" in label:
+        return "classification"
+    if "mse" in label or "l1" in label or "huber" in label or "mean_squared" in label:
+        return "regression"
+    if not targets.is_floating_point() and targets.dim() == 1 and out_width > 1:
+        return "classification"
+    return "regression"
+
+
+def reference_adam(model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+
+
+def _out_width(bench: Bench) -> int:
+    model, _, _ = bench.fresh()
+    model.eval()
+    from lossexpert.doctor._bench import forward
+
+    with torch.no_grad():
+        out = forward(model, index(bench.train[0], torch.arange(min(2, len(bench.train[0])))))
+    return int(out.shape[-1]) if out.dim() > 1 else 1
+
+
+# ---------------------------------------------------------------- probes
+
+
+def probe_labels_and_data(ctx: Context) -> ProbeOutcome:
+    """Targets vs output width, one-hot targets under MSE, single-class first batches, class
+    balance, NaN/Inf, input scale per feature: all from the batches, no training."""
+    out = ProbeOutcome()
+    b, th, lim = ctx.bench, ctx.th, ctx.limits
+    width = _out_width(b)
+    y = torch.cat([x.targets for x in b.train]).detach().cpu()
+    task = task_of(b.criterion, width, y)
+    out.values.update(output_width=width, task=task, samples=int(y.shape[0]))
+    xs = [t for t in (float_inputs(x) for x in b.train) if t is not None]
+    bad_x = sum(int((~torch.isfinite(t)).sum()) for t in xs)
+    bad_y = int((~torch.isfinite(y.float())).sum())
+    if bad_x or bad_y:
+        out.add("probe.data_nonfinite", 1.0, inputs=bad_x, targets=bad_y)
+    if task == "classification" and not y.is_floating_point() and y.numel():
+        hi, lo = int(y.max()), int(y.min())
+        if hi >= width or lo < 0:
+            out.add("probe.targets_out_of_range", 1.0, max_label=hi, min_label=lo, width=width)
+    if (
+        task == "regression"
+        and y.dim() == 2
+        and y.shape[1] == width
+        and width > 1
+        and bool(((y == 0) | (y == 1)).all())
+        and bool((y.sum(1) == 1).all())
+    ):
+        out.add("probe.mse_on_onehot", 0.9, classes=width)
+    labels = _class_labels(y, task)
+    if labels is not None:
+        per_batch = [
+            _class_labels(x.targets.detach().cpu(), task) for x in b.train[: lim.first_batches]
+        ]
+        sized = [p for p in per_batch if p is not None and p.numel() >= 4]
+        if sized:
+            single = sum(1 for p in sized if int(torch.unique(p).numel()) == 1) / len(sized)
+            out.values["single_class_batches"] = round(single, 3)
+            if single > th.ordered_batches and int(torch.unique(labels).numel()) > 1:
+                out.add(
+                    "probe.ordered_batches",
+                    grade(single, th.ordered_batches, 0.9),
+                    fraction=single,
+                    batches=len(sized),
+                )
+        counts = torch.bincount(labels.clamp(min=0)).float()
+        counts = counts[counts > 0]
+        if counts.numel() >= 2:
+            ratio = float(counts.min() / counts.max())
+            out.values["class_ratio"] = round(ratio, 3)
+            if ratio < th.class_ratio:
+                out.add(
+                    "probe.imbalanced",
+                    grade(-ratio, -th.class_ratio, -0.001),
+                    ratio=ratio,
+                    smallest=int(counts.min()),
+                    largest=int(counts.max()),
+                )
+    if xs:
+        x = torch.cat([t.reshape(t.shape[0], -1) for t in xs]).double()
+        x = x[torch.isfinite(x).all(1)]
+        if x.shape[0] >= 2:
+            sd = x.std(0).numpy()
+            nz = sd[sd > 1e-8]
+            spread = (
+                float(np.quantile(nz, 0.95) / max(np.quantile(nz, 0.05), 1e-12)) if nz.size else 1.0
+            )
+            abs_max = float(x.abs().max())
+            mean_max = float(x.mean(0).abs().max())
+            out.values.update(scale_spread=round(spread, 3), abs_max=round(abs_max, 3))
+            hits = [
+                spread > th.feature_scale_spread,
+                abs_max > th.input_abs_max,
+                mean_max > th.input_abs_mean,
+            ]
+            if any(hits):
+                out.add(
+                    "probe.unnormalized",
+                    0.6 + 0.2 * (sum(hits) - 1),
+                    scale_spread=spread,
+                    abs_max=abs_max,
+                    max_abs_mean=mean_max,
+                )
+            if float(x.std(0).max()) == 0.0:
+                out.add("probe.inputs_constant", 1.0, features=int(x.shape[1]))
+    return out
+
+
+def _class_labels(y: torch.Tensor, task: str) -> torch.Tensor | None:
+    if task == "classification":
+        if y.is_floating_point() and y.dim() == 2:
+            return y.argmax(1)
+        return y.long().reshape(-1) if y.dim() <= 1 else None
+    if task == "binary":
+        return (y.reshape(-1) > 0.5).long()
+    return None
+
+
+def probe_gradient_flow(ctx: Context) -> ProbeOutcome:
+    """One backward pass on a copy: parameters with no gradient, parameters the optimizer
+    does not hold, exactly-zero gradients, identical rows (unbroken symmetry), and gradients
+    stored on the user's model that are many times one fresh gradient (no ``zero_grad``)."""
+    out = ProbeOutcome()
+    b, lim = ctx.bench, ctx.limits
+    model, opt, crit = b.fresh()
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    in_opt = {id(p) for g in opt.param_groups for p in g["params"]}
+    missing = [n for n, p in named if id(p) not in in_opt]
+    out.values.update(parameters=len(named), in_optimizer=len(named) - len(missing))
+    if missing:
+        out.add(
+            "probe.params_not_in_optimizer",
+            grade(len(missing) / max(len(named), 1), 0.0, 0.5),
+            count=len(missing),
+            of=len(named),
+            first=missing[0],
+        )
+    model.train()
+    for p in model.parameters():
+        p.grad = None
+    loss = loss_of(model, crit, b.train[0])
+    loss.backward()  # type: ignore[no-untyped-call]
+    no_grad = [n for n, p in named if p.grad is None]
+    if no_grad:
+        out.add("probe.params_no_grad", 0.9, count=len(no_grad), of=len(named), first=no_grad[0])
+    weights = [(n, p) for n, p in named if p.dim() >= 2 and p.grad is not None]
+    zero = [n for n, p in weights if p.grad is not None and not bool(p.grad.ne(0).any())]
+    out.values["zero_grad_layers"] = len(zero)
+    if zero:
+        out.add(
+            "probe.zero_grads",
+            grade(len(zero) / max(len(weights), 1), 0.0, 0.5),
+            layers=len(zero),
+            of=len(weights),
+            first=zero[0],
+        )
+    symmetric = [
+        n
+        for n, p in weights
+        if p.shape[0] > 1 and float(p.detach().reshape(p.shape[0], -1).std(0).max()) == 0.0
+    ]
+    if symmetric:
+        out.add("probe.symmetric_weights", 1.0, layers=len(symmetric), first=symmetric[0])
+    # Stored gradients on the user's own model (read only).
+    fresh = {n: p.grad for n, p in named if p.grad is not None}
+    ratios = []
+    for n, p in b.model.named_parameters():
+        g = fresh.get(n)
+        if p.grad is not None and g is not None:
+            denom = float(g.norm())
+            if denom > 0:
+                ratios.append(float(p.grad.detach().norm()) / denom)
+    if ratios:
+        r = float(np.median(ratios))
+        out.values["stored_grad_ratio"] = round(r, 3)
+        if r > lim.accumulate_ratio:
+            out.add("probe.grads_accumulate", grade(r, lim.accumulate_ratio, 50.0), ratio=r)
+    return out
+
+
+def probe_initial_loss(ctx: Context) -> ProbeOutcome:
+    """The loss at the current weights against chance: ln C, ln 2, or the target variance."""
+    out = ProbeOutcome()
+    b, th = ctx.bench, ctx.th
+    model, _, crit = b.fresh()
+    batches = b.train[: ctx.limits.first_batches]
+    loss = eval_loss(model, crit, batches)
+    y = torch.cat([x.targets for x in batches]).detach().cpu()
+    width = _out_width(b)
+    task = task_of(crit, width, y)
+    if task == "classification":
+        chance = math.log(max(width, 2))
+    elif task == "binary":
+        chance = math.log(2)
+    else:
+        chance = float(y.float().var()) if y.numel() > 1 else float("nan")
+    out.values.update(loss=round(loss, 4), chance=round(chance, 4), task=task)
+    if not math.isfinite(loss):
+        out.add("probe.init_loss_nonfinite", 1.0, loss=loss)
+        return out
+    if not math.isfinite(chance) or chance <= 0:
+        return out
+    ratio = loss / chance
+    if ratio >= th.init_loss_vs_chance:
+        out.add(
+            "probe.init_loss_high",
+            grade(ratio, th.init_loss_vs_chance, 30.0),
+            loss=loss,
+            chance=chance,
+            ratio=ratio,
+        )
+    if loss < 0:
+        out.add("probe.init_loss_below_floor", 1.0, loss=loss, chance=chance)
+    return out
+
+
+def _overfit(
+    model: nn.Module, opt: Any, crit: Any, batch: Batch, steps: int
+) -> tuple[float, float]:
+    start = eval_loss(model, crit, [batch])
+    train_steps(model, opt, crit, [batch], steps)
+    return start, eval_loss(model, crit, [batch])
+
+
+def probe_overfit_batch(ctx: Context) -> ProbeOutcome:
+    """Overfit one small batch with the user's optimizer settings, then with Adam 1e-3 from
+    the same weights. Fails with both: a bug or the structure; only with theirs: the
+    optimizer or its learning rate."""
+    out = ProbeOutcome()
+    b, lim = ctx.bench, ctx.limits
+    batch = index(b.all_train(), torch.arange(min(lim.overfit_samples, len(b.all_train()))))
+    model, opt, crit = b.fresh()
+    s0, s1 = _overfit(model, opt, crit, batch, lim.overfit_steps)
+    model, _, crit = b.fresh()
+    r0, r1 = _overfit(model, reference_adam(model), crit, batch, lim.overfit_steps)
+
+    def rest(a: float, z: float) -> float:
+        return z / a if math.isfinite(z) and a > 0 else math.inf
+
+    user, ref = rest(s0, s1), rest(r0, r1)
+    out.values.update(user_remaining=round(user, 4), reference_remaining=round(ref, 4))
+    vals = dict(
+        user_pct=100 * min(user, 99.99),
+        reference_pct=100 * min(ref, 99.99),
+        steps=lim.overfit_steps,
+        samples=len(batch),
+    )
+    if user > lim.overfit_fail_ratio and ref > lim.overfit_fail_ratio:
+        out.add("probe.overfit_fails", grade(min(user, ref), lim.overfit_fail_ratio, 0.9), **vals)
+    elif user > lim.overfit_fail_ratio and ref <= lim.overfit_fit_ratio:
+        out.add("probe.overfit_user_fails", 0.9, **vals)
+    elif user <= lim.overfit_fit_ratio:
+        out.add("probe.overfit_ok", 0.8, **vals)
+    return out
+
+
+def probe_lr_range(ctx: Context) -> ProbeOutcome:
+    """Exponential LR sweep on a copy with the user's optimizer: where the loss falls fastest
+    and where it diverges, against the configured LR."""
+    out = ProbeOutcome()
+    b, lim = ctx.bench, ctx.limits
+    model, opt, crit = b.fresh()
+    groups = opt.param_groups
+    lr_now = float(groups[0]["lr"]) if groups else float("nan")
+    n = lim.sweep_steps
+    lrs = [lim.sweep_low * (lim.sweep_high / lim.sweep_low) ** (i / (n - 1)) for i in range(n)]
+    smooth: list[float] = []
+    avg = 0.0
+    model.train()
+    for i, lr in enumerate(lrs):
+        for g in opt.param_groups:
+            g["lr"] = lr
+        batch = b.train[i % len(b.train)]
+        loss = loss_of(model, crit, batch)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            break
+        avg = 0.7 * avg + 0.3 * value if i else value  # fastai-style smoothing
+        smooth.append(avg)
+        if len(smooth) > 5 and avg > lim.sweep_stop_ratio * min(smooth):
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+    if len(smooth) < 10:
+        return out
+    k = int(np.argmin(smooth))
+    lr_min = lrs[k]
+    suggested = lr_min / 10
+    diverged = len(smooth) < n
+    diverge_lr = lrs[len(smooth) - 1] if diverged else None
+    out.series = {"lr": [float(x) for x in lrs[: len(smooth)]], "loss": smooth}
+    out.values.update(lr=lr_now, suggested=suggested, lr_at_min=lr_min, diverge_lr=diverge_lr)
+    if not math.isfinite(lr_now) or lr_now <= 0:
+        return out
+    if smooth[0] - min(smooth) < 0.05 * abs(smooth[0]):
+        # No LR made the loss fall: the sweep cannot say anything about the LR.
+        out.add("probe.lr_no_effect", 0.8, lr=lr_now)
+        return out
+    limit = diverge_lr if diverge_lr is not None else math.inf
+    if lr_now >= lr_min or lr_now >= limit:
+        out.add(
+            "probe.lr_above_best",
+            grade(math.log10(lr_now / lr_min), 0.0, 2.0),
+            lr=lr_now,
+            suggested=suggested,
+            lr_at_min=lr_min,
+            diverge_lr=diverge_lr,
+        )
+    elif lr_now < suggested / lim.lr_low_factor:
+        out.add(
+            "probe.lr_below_best",
+            grade(math.log10(suggested / lr_now), math.log10(lim.lr_low_factor), 4.0),
+            lr=lr_now,
+            suggested=suggested,
+        )
+    return out
+
+
+def probe_input_dependence(ctx: Context) -> ProbeOutcome:
+    """Train a copy with Adam 1e-3, then compare the held-out loss with real, permuted and
+    zeroed inputs: equal losses mean the predictions do not depend on the inputs."""
+    out = ProbeOutcome()
+    b, lim = ctx.bench, ctx.limits
+    model, _, crit = b.fresh()
+    train = b.train if b.val else b.train[: max(1, len(b.train) - len(b.held_out()))]
+    start = eval_loss(model, crit, train)
+    train_steps(
+        model, reference_adam(model), crit, train, lim.input_dep_steps, deadline=ctx.deadline
+    )
+    end = eval_loss(model, crit, train)
+    held = b.held_out()
+    gen = torch.Generator().manual_seed(b.seed)
+    real = eval_loss(model, crit, held)
+    perm = eval_loss(
+        model,
+        crit,
+        [
+            map_inputs(h, lambda t: t[torch.randperm(t.shape[0], generator=gen).to(t.device)])
+            for h in held
+        ],
+    )
+    zero = eval_loss(model, crit, [map_inputs(h, torch.zeros_like) for h in held])
+    out.values.update(
+        real=round(real, 4),
+        permuted=round(perm, 4),
+        zeroed=round(zero, 4),
+        train_start=round(start, 4),
+        train_end=round(end, 4),
+    )
+    # It must have fitted its training batches somewhat, or no input can matter yet.
+    learned = math.isfinite(end) and end < 0.9 * start
+    if not learned or not (math.isfinite(real) and math.isfinite(perm)) or perm <= 0:
+        return out
+    ratio = real / perm
+    out.values["ratio"] = round(ratio, 4)
+    if ratio >= lim.ignore_ratio:
+        out.add(
+            "probe.ignores_inputs",
+            grade(ratio, lim.ignore_ratio, 1.0),
+            real=real,
+            permuted=perm,
+            zeroed=zero,
+        )
+    return out
+
+
+# ---------------------------------------------------------------- try the fix
+
+
+@dataclass(frozen=True)
+class Remedy:
+    key: str
+    cause: str
+
+
+REMEDIES: dict[str, Remedy] = {
+    c: Remedy(k, c)
+    for c, k in (
+        ("learning_rate_too_high", "lr_down"),
+        ("learning_rate_too_low", "lr_up"),
+        ("optimizer_choice", "optimizer"),
+        ("batch_size_too_large", "smaller_batch"),
+        ("batch_size_too_small", "larger_batch"),
+        ("data_not_shuffled", "shuffle"),
+        ("over_regularization", "no_regularization"),
+        ("data_not_normalized", "standardize"),
+        ("exploding_gradients", "clip"),
+    )
+}
+
+
+def _plan(
+    ctx: Context, remedy: str
+) -> tuple[Callable[[nn.Module, Any], Any], list[Batch], float | None, str]:
+    """(model/optimizer transform, batches, clip, what changed) for one generic remedy."""
+    bench = ctx.bench
+    data = bench.all_train()
+    bs = bench.batch_size
+    batches = bench.train
+    clip = None
+    order = torch.arange(len(data))
+
+    def same(m: nn.Module, o: Any) -> Any:
+        return o
+
+    change = ""
+    tf: Callable[[nn.Module, Any], Any] = same
+    if remedy in ("lr_down", "lr_up"):
+        # The LR range test's suggestion when it points the same way, else a factor of 10.
+        lr = float(bench.optimizer.param_groups[0]["lr"])
+        hint = ctx.config.get("suggested_lr")
+        f = 0.1 if remedy == "lr_down" else 10.0
+        if isinstance(hint, float) and lr > 0 and (hint < lr if remedy == "lr_down" else hint > lr):
+            f = hint / lr
+
+        def scale(m: nn.Module, o: Any) -> Any:
+            for g in o.param_groups:
+                g["lr"] = g["lr"] * f
+            return o
+
+        tf, change = scale, f"lr {lr:.3g} -> {lr * f:.3g}"
+    elif remedy == "optimizer":
+        tf, change = (lambda m, o: reference_adam(m)), "Adam(lr=1e-3)"
+    elif remedy == "smaller_batch":
+        size = max(8, bs // 8)
+        batches, change = rechunk(data, size, order), f"batch {bs} -> {size}"
+    elif remedy == "larger_batch":
+        size = min(len(data), max(32, bs * 8))
+        batches, change = rechunk(data, size, order), f"batch {bs} -> {size}"
+    elif remedy == "shuffle":
+        gen = torch.Generator().manual_seed(bench.seed)
+        order = torch.randperm(len(data), generator=gen).to(data.targets.device)
+        batches, change = rechunk(data, bs, order), "shuffled"
+    elif remedy == "no_regularization":
+
+        def unreg(m: nn.Module, o: Any) -> Any:
+            for mod in m.modules():
+                if isinstance(mod, nn.modules.dropout._DropoutNd):
+                    mod.p = 0.0
+            for g in o.param_groups:
+                if "weight_decay" in g:
+                    g["weight_decay"] = 0.0
+            return o
+
+        tf, change = unreg, "weight decay 0, dropout 0"
+    elif remedy == "standardize":
+        x = float_inputs(data)
+        if x is not None:
+            mu = x.mean(0, keepdim=True)
+            sd = x.std(0, keepdim=True).clamp(min=1e-6)
+            batches = [map_inputs(bt, lambda t: (t - mu) / sd) for bt in bench.train]
+        change = "inputs standardised"
+    elif remedy == "clip":
+        clip, change = 1.0, "gradient norm clipped at 1"
+    return tf, batches, clip, change
+
+
+def try_fix(ctx: Context, cause: str, steps: int) -> ProbeOutcome:
+    """Same short run from the same weights, with and without the cause's generic remedy."""
+    out = ProbeOutcome()
+    b, lim = ctx.bench, ctx.limits
+    remedy = REMEDIES[cause].key
+    tf, fixed_batches, clip, change = _plan(ctx, remedy)
+    evalset = b.train[:: max(1, len(b.train) // lim.first_batches)]  # spread over the data
+    # Equal numbers of samples for batch-size remedies; equal steps otherwise.
+    base_samples = steps * b.batch_size
+    fix_steps = steps
+    if remedy in ("smaller_batch", "larger_batch"):
+        size = len(fixed_batches[0])
+        fix_steps = max(1, base_samples // max(size, 1))
+    model, opt, crit = b.fresh()
+    start = eval_loss(model, crit, evalset)
+    train_steps(model, opt, crit, b.train, steps)
+    base_end = eval_loss(model, crit, evalset)
+    model, opt, crit = b.fresh()
+    opt = tf(model, opt)
+    train_steps(model, opt, crit, fixed_batches, fix_steps, clip=clip)
+    if remedy == "standardize":
+        x = float_inputs(b.all_train())
+        step = max(1, len(fixed_batches) // lim.first_batches)
+        fixed_eval = fixed_batches[::step] if x is not None else evalset
+        fix_end = eval_loss(model, crit, fixed_eval)
+    else:
+        fix_end = eval_loss(model, crit, evalset)
+
+    def drop(end: float) -> float:
+        if not math.isfinite(end):
+            return -100.0
+        return 100 * (1 - end / start) if start > 0 else 0.0
+
+    base_drop, fix_drop = drop(base_end), drop(fix_end)
+    out.values.update(
+        remedy=remedy,
+        change=change,
+        base_drop_pct=round(base_drop, 2),
+        fix_drop_pct=round(fix_drop, 2),
+    )
+    vals = dict(
+        change=change,
+        steps=steps,
+        fix_drop_pct=fix_drop,
+        base_drop_pct=base_drop,
+        base_end=base_end,
+        fix_end=fix_end,
+    )
+    better_end = math.isfinite(fix_end) and (
+        not math.isfinite(base_end) or fix_end <= lim.fix_rel_end * base_end
+    )
+    if better_end and fix_drop - base_drop >= lim.fix_min_gain_pct:
+        gain = fix_drop - base_drop
+        out.add(f"probe.fix.{remedy}", grade(gain, lim.fix_min_gain_pct, 50.0), **vals)
+    else:
+        out.add(f"probe.nofix.{remedy}", 0.8, **vals)
+    return out
+
+
+PROBES: dict[str, Callable[[Context], ProbeOutcome]] = {
+    "labels_and_data": probe_labels_and_data,
+    "gradient_flow": probe_gradient_flow,
+    "initial_loss": probe_initial_loss,
+    "overfit_batch": probe_overfit_batch,
+    "lr_range": probe_lr_range,
+    "input_dependence": probe_input_dependence,
+}
+
+# Which causes each experiment tells apart: the probe chooser ranks probes by how much of the
+# contention among the leading causes they bear on.
+BEARS_ON: dict[str, frozenset[str]] = {
+    "labels_and_data": frozenset(
+        {
+            "loss_function",
+            "data_not_shuffled",
+            "class_imbalance",
+            "data_not_normalized",
+            "noisy_data",
+            "feature_selection",
+        }
+    ),
+    "gradient_flow": frozenset(
+        {"gradient_bug", "dead_relu", "weight_initialization", "model_structure"}
+    ),
+    "initial_loss": frozenset({"weight_initialization", "loss_function", "activation_function"}),
+    "overfit_batch": frozenset(
+        {
+            "gradient_bug",
+            "model_structure",
+            "activation_function",
+            "loss_function",
+            "weight_initialization",
+            "dead_relu",
+            "vanishing_gradients",
+            "learning_rate_too_high",
+            "learning_rate_too_low",
+            "optimizer_choice",
+            "noisy_data",
+            "insufficient_training",
+        }
+    ),
+    "lr_range": frozenset(
+        {
+            "learning_rate_too_high",
+            "learning_rate_too_low",
+            "exploding_gradients",
+            "optimizer_choice",
+            "batch_size_too_small",
+        }
+    ),
+    "input_dependence": frozenset({"feature_selection", "noisy_data", "model_structure"}),
+}
+CHEAP = ("labels_and_data", "gradient_flow", "initial_loss")
+
+
+def concat_targets(batches: Sequence[Batch]) -> torch.Tensor:
+    return concat(batches).targets

@@ -1,0 +1,349 @@
+"""``lossexpert.doctor``: each probe on a real fault where it is decisive and on a healthy
+model where it stays silent; the user's objects untouched; a raising probe; the reports.
+
+Real parts: tiny MLPs on scikit-learn's bundled wine and digits data, real optimizers and
+DataLoaders, one CPU thread. Probe functions are called directly where one probe is the
+subject (fast); ``doctor()`` end to end where the orchestration is.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+import numpy as np  # noqa: E402
+from sklearn.datasets import load_digits, load_wine  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+import lossexpert  # noqa: E402
+from lossexpert.doctor import _probes as P  # noqa: E402
+from lossexpert.doctor._bench import build_bench  # noqa: E402
+from lossexpert.kb import DEFAULT_THRESHOLDS  # noqa: E402
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- cases
+
+
+def _data(name: str = "wine", standardize: bool = True) -> tuple[Any, Any, Any, Any]:
+    bunch = {"wine": load_wine, "digits": load_digits}[name]()
+    x, y = bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(x))
+    x, y = x[order], y[order]
+    if name == "digits":
+        x, y = x[:600], y[:600]
+    if standardize:
+        sd = x.std(0)
+        x = (x - x.mean(0)) / np.where(sd < 1e-3, 1.0, sd)
+    n = int(0.75 * len(x))
+    return torch.tensor(x[:n]), torch.tensor(y[:n]), torch.tensor(x[n:]), torch.tensor(y[n:])
+
+
+def make(fault: str = "none", dataset: str = "wine", **kw: Any) -> dict[str, Any]:
+    """A tiny classification setup with one injected fault (or none): the objects a user has."""
+    torch.manual_seed(0)
+    xt, yt, xv, yv = _data(dataset, standardize=fault != "unnormalized")
+    if fault == "sorted":
+        order = torch.argsort(yt, stable=True)
+        xt, yt = xt[order], yt[order]
+    if fault == "random_labels":
+        yt = yt[torch.randperm(len(yt))]
+        yv = yv[torch.randperm(len(yv))]
+    classes = int(max(int(yt.max()), int(yv.max())) + 1)
+    model = nn.Sequential(nn.Linear(xt.shape[1], 32), nn.ReLU(), nn.Linear(32, classes))
+    if fault == "softmax":
+        model.append(nn.Softmax(dim=1))
+    if fault == "zero_init":
+        for m in model:
+            if isinstance(m, nn.Linear):
+                nn.init.zeros_(m.weight)
+    if fault == "init_scale":
+        with torch.no_grad():
+            model[2].weight.mul_(60.0)
+    params = list(model.parameters())
+    if fault == "not_in_optimizer":
+        params = [p.detach().clone().requires_grad_(True) for p in params]
+    lr = {"lr_high": 1.0, "lr_low": 1e-6}.get(fault, 1e-2 if fault == "unnormalized" else 3e-3)
+    if fault == "lr_high":
+        assert dataset == "digits", "on wine an MLP still fits at lr 1: not a fault"
+    optimizer = torch.optim.Adam(params, lr=lr)
+    criterion: Any = nn.CrossEntropyLoss()
+    batch = kw.get("batch_size", 16)
+    train = DataLoader(TensorDataset(xt, yt), batch_size=batch, shuffle=fault != "sorted")
+    val = DataLoader(TensorDataset(xv, yv), batch_size=128)
+    return {
+        "model": model,
+        "optimizer": optimizer,
+        "criterion": criterion,
+        "loader": train,
+        "val_loader": val,
+    }
+
+
+def context(objs: dict[str, Any], check: bool = True) -> P.Context:
+    bench = build_bench(
+        objs["model"],
+        objs["optimizer"],
+        objs["criterion"],
+        objs["loader"],
+        objs.get("val_loader"),
+        max_batches=200,
+        seed=0,
+        check=check,
+    )
+    return P.Context(bench, DEFAULT_THRESHOLDS, P.LIMITS, time.monotonic() + 60)
+
+
+def facts(outcome: P.ProbeOutcome) -> set[str]:
+    return {s.name for s in outcome.symptoms}
+
+
+@pytest.fixture(scope="module")
+def healthy() -> P.Context:
+    return context(make())
+
+
+# ---------------------------------------------------------------- probes, one by one
+
+
+def test_labels_and_data_probe(healthy: P.Context) -> None:
+    assert "probe.ordered_batches" in facts(P.probe_labels_and_data(context(make("sorted"))))
+    unnorm = P.probe_labels_and_data(context(make("unnormalized")))
+    assert "probe.unnormalized" in facts(unnorm)
+    assert unnorm.symptoms[0].source == "probe"
+    assert facts(P.probe_labels_and_data(healthy)) == set()
+
+
+def test_labels_and_data_probe_sees_targets_beyond_the_output() -> None:
+    objs = make()
+    objs["model"][2] = nn.Linear(32, 2)  # wine has 3 classes
+    ctx = context(objs, check=False)
+    assert "probe.targets_out_of_range" in facts(P.probe_labels_and_data(ctx))
+    with pytest.raises(ValueError, match="loader: the loss cannot be computed"):
+        lossexpert.doctor(**objs, budget_s=5)
+
+
+def test_gradient_flow_probe(healthy: P.Context) -> None:
+    bug = P.probe_gradient_flow(context(make("not_in_optimizer")))
+    assert "probe.params_not_in_optimizer" in facts(bug)
+    assert "probe.symmetric_weights" in facts(P.probe_gradient_flow(context(make("zero_init"))))
+    assert facts(P.probe_gradient_flow(healthy)) == set()
+
+
+def test_gradient_flow_probe_sees_gradients_that_accumulate(healthy: P.Context) -> None:
+    objs = make()
+    model, crit = objs["model"], objs["criterion"]
+    x, y = next(iter(DataLoader(objs["loader"].dataset, batch_size=16)))
+    for _ in range(12):  # a loop that never calls zero_grad
+        crit(model(x), y).backward()
+    assert "probe.grads_accumulate" in facts(P.probe_gradient_flow(context(objs)))
+
+
+def test_initial_loss_probe(healthy: P.Context) -> None:
+    high = P.probe_initial_loss(context(make("init_scale")))
+    assert "probe.init_loss_high" in facts(high)
+    assert high.symptoms[0].values["ratio"] >= DEFAULT_THRESHOLDS.init_loss_vs_chance
+    quiet = P.probe_initial_loss(healthy)
+    assert facts(quiet) == set()
+    assert quiet.values["chance"] == pytest.approx(np.log(3), rel=1e-3)
+
+
+def test_overfit_batch_probe(healthy: P.Context) -> None:
+    assert facts(P.probe_overfit_batch(context(make("softmax")))) == {"probe.overfit_fails"}
+    assert facts(P.probe_overfit_batch(context(make("lr_low")))) == {"probe.overfit_user_fails"}
+    assert facts(P.probe_overfit_batch(healthy)) == {"probe.overfit_ok"}
+
+
+def test_lr_range_probe(healthy: P.Context) -> None:
+    high = P.probe_lr_range(context(make("lr_high", "digits")))
+    assert "probe.lr_above_best" in facts(high)
+    assert len(high.series["lr"]) == len(high.series["loss"]) >= 10
+    low = P.probe_lr_range(context(make("lr_low")))
+    assert "probe.lr_below_best" in facts(low)
+    assert low.symptoms[0].values["suggested"] > 100 * 1e-6
+    assert facts(P.probe_lr_range(healthy)) == set()
+
+
+def test_input_dependence_probe(healthy: P.Context) -> None:
+    noise = P.probe_input_dependence(context(make("random_labels")))
+    assert "probe.ignores_inputs" in facts(noise)
+    quiet = P.probe_input_dependence(healthy)
+    assert facts(quiet) == set()
+    assert quiet.values["real"] < 0.5 * quiet.values["permuted"]
+
+
+def test_try_fix_confirms_a_real_fix_and_not_a_useless_one(healthy: P.Context) -> None:
+    fixed = P.try_fix(context(make("lr_high", "digits")), "learning_rate_too_high", 100)
+    assert facts(fixed) == {"probe.fix.lr_down"}
+    v = fixed.symptoms[0].values
+    assert v["fix_drop_pct"] > v["base_drop_pct"] + P.LIMITS.fix_min_gain_pct
+    shuffled = P.try_fix(context(make("sorted", "digits")), "data_not_shuffled", 100)
+    assert facts(shuffled) == {"probe.fix.shuffle"}
+    assert facts(P.try_fix(healthy, "learning_rate_too_high", 100)) == {"probe.nofix.lr_down"}
+
+
+# ---------------------------------------------------------------- doctor() end to end
+
+
+def _state(objs: dict[str, Any]) -> dict[str, Any]:
+    gen = objs["loader"].generator
+    return {
+        "model": {k: v.clone() for k, v in objs["model"].state_dict().items()},
+        "optimizer": repr(objs["optimizer"].state_dict()),
+        "torch_rng": torch.random.get_rng_state().clone(),
+        "numpy_rng": np.random.get_state()[1].copy(),
+        "python_rng": random.getstate(),
+        "loader_gen": gen.get_state().clone() if gen is not None else None,
+        "grads": [None if p.grad is None else p.grad.clone() for p in objs["model"].parameters()],
+    }
+
+
+def test_doctor_never_touches_the_users_objects() -> None:
+    objs = make("lr_high", "digits")
+    objs["loader"] = DataLoader(
+        objs["loader"].dataset,
+        batch_size=16,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(5),
+    )
+    x, y = next(iter(objs["loader"]))  # one real step: the optimizer has state, grads exist
+    loss = objs["criterion"](objs["model"](x), y)
+    loss.backward()
+    objs["optimizer"].step()
+    before = _state(objs)
+    d = lossexpert.doctor(**objs, budget_s=20)
+    after = _state(objs)
+    assert any(p.status == "ran" for p in d.probes)
+    for key in before["model"]:
+        assert torch.equal(before["model"][key], after["model"][key]), key
+    assert before["optimizer"] == after["optimizer"]
+    assert torch.equal(before["torch_rng"], after["torch_rng"])
+    assert np.array_equal(before["numpy_rng"], after["numpy_rng"])
+    assert before["python_rng"] == after["python_rng"]
+    assert torch.equal(before["loader_gen"], after["loader_gen"])
+    for a, b in zip(before["grads"], after["grads"], strict=True):
+        assert (a is None and b is None) or torch.equal(a, b)
+
+
+def test_doctor_confirms_too_high_a_learning_rate() -> None:
+    d = lossexpert.doctor(**make("lr_high", "digits"), budget_s=30)
+    assert d.findings[0].cause == "learning_rate_too_high"
+    top = d.findings[0]
+    assert top.tried is not None and "confirmed" in top.tried
+    assert "lr 1 -> " in top.remedies[0]  # the LR range test's suggestion, tried
+    assert any(e.source == "probe" for e in top.evidence)
+    ran = {p.name for p in d.probes if p.status == "ran"}
+    assert {"labels_and_data", "gradient_flow", "initial_loss", "lr_range"} <= ran
+
+
+def test_doctor_finds_the_optimizer_bug_and_skips_what_cannot_help() -> None:
+    d = lossexpert.doctor(**make("not_in_optimizer"), budget_s=30)
+    assert d.findings[0].cause == "gradient_bug"
+    assert "probe.params_not_in_optimizer" in {e.symptom for e in d.findings[0].evidence}
+    skipped = [p for p in d.probes if p.status == "skipped"]
+    assert skipped and all(p.reason for p in skipped)
+
+
+def test_doctor_on_a_healthy_model_reports_nothing() -> None:
+    d = lossexpert.doctor(**make(), budget_s=30)
+    assert d.healthy and not d.findings
+    assert {p.name for p in d.probes if p.status == "skipped"} >= {"overfit_batch", "lr_range"}
+
+
+def test_a_probe_that_raises_is_reported_and_the_others_go_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(ctx: P.Context) -> P.ProbeOutcome:
+        raise RuntimeError("probe exploded")
+
+    monkeypatch.setitem(P.PROBES, "gradient_flow", broken)
+    d = lossexpert.doctor(**make("lr_high", "digits"), budget_s=30)
+    by_name = {p.name: p for p in d.probes}
+    assert by_name["gradient_flow"].status == "failed"
+    assert "probe exploded" in by_name["gradient_flow"].reason
+    assert by_name["lr_range"].status == "ran"
+    assert d.findings[0].cause == "learning_rate_too_high"
+
+
+def test_dict_batches_and_a_plain_function_criterion() -> None:
+    objs = make("lr_high", "digits")
+    ds = objs["loader"].dataset
+    batches = [
+        {"x": ds.tensors[0][i : i + 16], "label": ds.tensors[1][i : i + 16]}
+        for i in range(0, len(ds), 16)
+    ]
+    d = lossexpert.doctor(
+        objs["model"],
+        objs["optimizer"],
+        torch.nn.functional.cross_entropy,
+        batches,
+        budget_s=30,
+    )
+    assert d.findings[0].cause == "learning_rate_too_high"
+    with pytest.raises(ValueError, match="one-shot iterator"):
+        lossexpert.doctor(objs["model"], objs["optimizer"], objs["criterion"], iter(batches))
+
+
+def test_reports_show_the_probes_and_the_sweep() -> None:
+    d = lossexpert.doctor(**make("lr_high", "digits"), budget_s=30)
+    text = d.to_text(width=200)
+    assert "Experiments (lossexpert doctor)" in text
+    assert "lr_range (ran" in text
+    assert "Tried: " in text and "confirmed" in text
+    md = d.to_markdown()
+    assert "## Experiments (lossexpert doctor)" in md and "**Tried:**" in md
+    html = d.to_html()
+    assert 'id="plot-probe-lr_range"' in html and "<script" not in html
+    assert '<section id="probes">' in html
+    zh = lossexpert.doctor(**make("lr_high", "digits"), budget_s=30, lang="zh").to_text(width=200)
+    assert "学习率范围测试" in zh or "实验" in zh
+    assert d.model_dump(mode="json")["probes"][0]["name"] == "labels_and_data"
+
+
+def test_cli_doctor_runs_a_factory_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lossexpert.cli",
+            "doctor",
+            "tests.test_doctor:cli_case",
+            "--budget",
+            "20",
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert '"learning_rate_too_high"' in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "lossexpert.cli", "doctor", "tests.test_doctor:nothing_here"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1 and "nothing_here" in bad.stderr
+
+
+def cli_case() -> dict[str, Any]:
+    """The factory the CLI test imports (``lossexpert doctor tests.test_doctor:cli_case``)."""
+    return make("lr_high", "digits")
