@@ -19,7 +19,7 @@ import yaml
 import lossexpert
 from lossexpert._consult import SPEC_BY_KEY, SPECS, flatten
 from lossexpert.collectors.importers import import_run
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, example, run_cli
 
 STUCK = ROOT / "tests" / "fixtures" / "wandb" / "stuck"  # curves + config, as logs give them
 CASES = ROOT.parent / "shared" / "realcases" / "cases.json"
@@ -224,9 +224,15 @@ def test_json_missing_lists_the_questions_with_what_they_separate() -> None:
     run = import_run(STUCK).loaded.run.model_dump(mode="json", exclude_none=True)
     key, score = first_question_independently(run)
     assert score > 0 and asked[0]["key"] == f"config.{key}"
-    # A healthy run has nothing to ask.
+    # A healthy run has nothing to ask, nor one whose single suspect is well supported.
     healthy = json.loads(run_cli("explain", str(STUCK.parent / "healthy"), "-f", "json").stdout)
     assert not [m for m in healthy["missing"] if m.get("question")]
+    from lossexpert._consult import SETTLED_CONFIDENCE, contention, questions
+
+    settled = lossexpert.diagnose(example("softmax_then_cross_entropy"))
+    assert len(contention(settled)) == 1 and settled.findings[0].confidence >= SETTLED_CONFIDENCE
+    run_model = lossexpert.load_run(example("softmax_then_cross_entropy")).run
+    assert questions(run_model, {}, lossexpert.diagnose) == []
 
 
 def test_ask_never_prompts_without_a_terminal() -> None:
