@@ -1,0 +1,89 @@
+"""Explaining away: a root cause ranked first, with the consequences it produced attached.
+
+The fixture is a real training run (a small CNN on digits, Adam at lr 0.3, recorded by
+lossexpert.watch): the first updates change the weights by 70-300 % of their norm and most ReLU
+units die. Before causal chains, dead units were reported first and the learning rate not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import lossexpert
+from lossexpert.engine.chains import resolve
+from lossexpert.engine.inference import combine
+from lossexpert.kb.chains import CAUSAL_LINKS
+from lossexpert.kb.units import CausalLink
+
+from .conftest import ROOT, run_cli
+
+RUN = ROOT / "tests" / "fixtures" / "runs" / "lr_high_adam_dead_units.json"
+
+
+def test_the_step_size_is_the_root_and_the_dead_units_its_consequence() -> None:
+    d = lossexpert.diagnose(RUN)
+    top = d.findings[0]
+    assert top.cause == "learning_rate_too_high"
+    assert "dead_relu" in top.explains
+    step = next(c for c in top.chain if c.cause == "dead_relu")
+    assert step.via and step.text
+    dead = next(f for f in d.findings if f.cause == "dead_relu")
+    assert dead.explained_by == "learning_rate_too_high"
+    assert dead.rank == top.rank + 1
+
+
+def test_the_chain_without_layer_statistics_is_not_claimed() -> None:
+    # Curves only: nothing shows dead units, so nothing is explained away.
+    d = lossexpert.diagnose(RUN, evidence=("curves",))
+    assert all(not f.explains and f.explained_by is None for f in d.findings)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "lang", "marks"),
+    [
+        ("text", "en", ("Which led to", "Dead ReLU", "Explained by")),
+        ("markdown", "en", ("**Which led to:**", "`dead_relu`", "*Explained by:")),
+        ("html", "en", ('class="chain"', 'href="#cause-dead_relu"', "finding explained")),
+        ("json", "en", ('"explains"', '"chain"', '"explained_by": "learning_rate_too_high"')),
+        ("text", "zh", ("进而导致", "由此引起")),
+    ],
+)
+def test_the_chain_is_rendered(fmt: str, lang: str, marks: tuple[str, ...], tmp_path: Path) -> None:
+    target = tmp_path / f"out.{fmt}"
+    out = run_cli("explain", str(RUN), "--format", fmt, "--lang", lang, "-o", str(target))
+    assert out.returncode == 0, out.stderr
+    text = target.read_text(encoding="utf-8")
+    for mark in marks:
+        assert mark in text, mark
+    if fmt == "json":
+        assert json.loads(text)["findings"][0]["explains"] == ["dead_relu"]
+
+
+def _key(cause: str, conf: float) -> tuple[float, ...]:
+    return (-round(conf, 2),)
+
+
+def test_a_link_needs_its_via_fact_and_is_blocked_by_another_origin() -> None:
+    conf = {"learning_rate_too_high": 0.3, "dead_relu": 0.8}
+    alone = resolve(conf, [], CAUSAL_LINKS, _key, combine)
+    assert alone.order == ["dead_relu", "learning_rate_too_high"] and not alone.parent
+    linked = resolve(conf, ["config.lr_high"], CAUSAL_LINKS, _key, combine)
+    assert linked.order == ["learning_rate_too_high", "dead_relu"]
+    assert linked.confidence["learning_rate_too_high"] > 0.3  # the consequence's evidence counts
+    blocked = resolve(
+        conf, ["config.lr_high", "layers.dead_from_start"], CAUSAL_LINKS, _key, combine
+    )
+    assert not blocked.parent  # units dead before the first update: not the step size
+
+
+def test_links_that_would_form_a_cycle_are_skipped() -> None:
+    links = (
+        CausalLink("a", "b", via=("x",), description=""),
+        CausalLink("b", "a", via=("x",), description=""),
+    )
+    out = resolve({"a": 0.5, "b": 0.4}, ["x"], links, _key, combine)
+    assert len(out.parent) == 1 and sorted(out.order) == ["a", "b"]
+    assert out.order[0] == out.root_of(out.order[1])
