@@ -1,11 +1,21 @@
 """Overhead of lossexpert.watch on a training loop: same process, same seed, with and without.
 
-    python benchmarks/overhead.py [--steps 300] [--repeats 9]
+    python benchmarks/overhead.py [--steps 300] [--repeats 15] [--fresh-steps 1000]
+                                  [--fresh-repeats 7]
 
-For a small CPU MLP and a small CPU CNN, times blocks of training steps of one model with the
-collector on (default settings, logging the loss tensor every step) and paused (hooks
-detached, nothing logged), alternating the order, and reports the ratio of the median
-per-step times. Prints a Markdown table.
+For a small CPU MLP and a small CPU CNN, two measurements:
+
+- **steady state**: blocks of ``--steps`` training steps of one model with the collector on
+  (default settings, logging the loss tensor every step) and paused (hooks detached, nothing
+  logged), after the dense early window, alternating the order; ratio of the median per-step
+  times;
+- **fresh watch, first ``--fresh-steps`` steps**: a new model (same seed) trained from step
+  0, once plain and once inside a ``watch`` created for it; the timed region holds the
+  ``watch`` call (config, layer info, file), the dense sampling window, the data statistics
+  of the first batches, every ``run.log`` and ``close`` (flush and fsync). Plain and watched
+  runs alternate in order; ratio of the median run times.
+
+Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -107,35 +117,83 @@ def measure(
     }
 
 
+def fresh(
+    name: str,
+    make: Callable[[], nn.Module],
+    shape: tuple[int, ...],
+    steps: int,
+    repeats: int,
+    workdir: Path,
+) -> dict[str, float | str]:
+    """Whole runs from step 0: plain vs a watch created (and closed) inside the timing."""
+    x, y = torch.randn(*shape), torch.randint(0, 10, (shape[0],))
+    crit = nn.CrossEntropyLoss()
+
+    def one(watched: bool, index: int) -> float:
+        torch.manual_seed(0)
+        model = make()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        start = time.perf_counter()
+        if watched:
+            path = workdir / f"fresh-{name[:3]}-{index}.jsonl"
+            with lossexpert.watch(model, opt, path, criterion=crit) as run:
+                block(model, opt, crit, x, y, steps, lambda loss: run.log("train", loss))
+        else:
+            block(model, opt, crit, x, y, steps, None)
+        return time.perf_counter() - start
+
+    one(True, -1)  # warm up both paths (first calls of every kernel, imports)
+    one(False, -1)
+    plain: list[float] = []
+    watched: list[float] = []
+    for r in range(repeats):
+        for use in (True, False) if r % 2 else (False, True):
+            (watched if use else plain).append(one(use, r))
+    p, w = statistics.median(plain), statistics.median(watched)
+    return {
+        "model": name,
+        "plain_ms": 1000 * p / steps,
+        "watched_ms": 1000 * w / steps,
+        "overhead_pct": 100 * (w / p - 1),
+    }
+
+
+MODELS: list[tuple[str, Callable[[], nn.Module], tuple[int, ...]]] = [
+    ("MLP 784-256-256-10, batch 64", mlp, (64, 784)),
+    ("CNN 2 conv + fc, 28x28, batch 32", cnn, (32, 1, 28, 28)),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--fresh-steps", type=int, default=1000)
+    parser.add_argument("--fresh-repeats", type=int, default=7)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    rows: list[tuple[str, dict[str, float | str]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [
-            measure(
-                "MLP 784-256-256-10, batch 64", mlp, (64, 784), args.steps, args.repeats, Path(tmp)
-            ),
-            measure(
-                "CNN 2 conv + fc, 28x28, batch 32",
-                cnn,
-                (32, 1, 28, 28),
-                args.steps,
-                args.repeats,
-                Path(tmp),
-            ),
-        ]
+        for name, make, shape in MODELS:
+            rows.append(
+                (
+                    f"fresh watch, first {args.fresh_steps} steps",
+                    fresh(name, make, shape, args.fresh_steps, args.fresh_repeats, Path(tmp)),
+                )
+            )
+            rows.append(
+                ("steady state", measure(name, make, shape, args.steps, args.repeats, Path(tmp)))
+            )
     print(
-        f"torch {torch.__version__}, 1 thread, {args.repeats} repeats x {args.steps} steps, "
-        "median per-step time"
+        f"torch {torch.__version__}, 1 thread; steady state: {args.repeats} repeats x "
+        f"{args.steps} steps, median per-step time; fresh: {args.fresh_repeats} runs each, "
+        "median run time"
     )
-    print("| model | without (ms/step) | with watch (ms/step) | overhead |")
-    print("|---|---|---|---|")
-    for r in rows:
+    print("| model | window | without (ms/step) | with watch (ms/step) | overhead |")
+    print("|---|---|---|---|---|")
+    for window, r in rows:
         print(
-            f"| {r['model']} | {r['plain_ms']:.3f} | {r['watched_ms']:.3f} | "
+            f"| {r['model']} | {window} | {r['plain_ms']:.3f} | {r['watched_ms']:.3f} | "
             f"{r['overhead_pct']:+.2f}% |"
         )
 

@@ -94,13 +94,14 @@ def _shard_reduce(
     """
     if not any(is_dtensor(w) for w in weights):
         return None, None
-    meshes = {id(w.device_mesh): w.device_mesh for w in weights if is_dtensor(w)}  # type: ignore[attr-defined]
-    if len(meshes) != 1:
-        raise _Unsupported("the parameters live on several device meshes")
-    mesh = next(iter(meshes.values()))
-    if mesh.ndim != 1:
-        raise _Unsupported(f"a {mesh.ndim}-D device mesh (HSDP); only 1-D FSDP2 meshes are")
-    group = mesh.get_group()
+    meshes = [w.device_mesh for w in weights if is_dtensor(w)]  # type: ignore[attr-defined]
+    if any(m.ndim != 1 for m in meshes):
+        raise _Unsupported("a 2-D device mesh (HSDP); only 1-D FSDP2 meshes are")
+    # Each fully_shard call may build its own mesh object: the same ranks are the same mesh.
+    ranks = {(m.device_type, tuple(m.mesh.flatten().tolist())) for m in meshes}
+    if len(ranks) != 1:
+        raise _Unsupported("parameters sharded over different sets of ranks")
+    group = meshes[0].get_group()
     sharded = [
         is_dtensor(w) and all(p.is_shard() for p in w.placements)  # type: ignore[attr-defined]
         for w in weights

@@ -17,9 +17,15 @@ a log scale against thresholds a decade apart (1e-4 / 1e-2, Karpathy's ~1e-3 rul
 so a few per cent do not move a diagnosis. An update that is exactly zero stays exactly zero.
 Extra memory: k indices (int64) + k values per layer, 48 KB per layer at the default.
 
-Gradient statistics are reductions over the gradients in place: ``_foreach_norm`` with ord 2
-(norm), 1 (sum of |g|: mean |g| = sum / n) and 0 (count of non-zeros: zero fraction), all
-accumulated in float32 — no temporary the size of a gradient.
+The gradient norm is exact (``_foreach_norm``, float32 accumulation, no temporary the size of
+a gradient). Mean |g| and the zero fraction come from the same subset of the gradient's
+elements (``(n / k) · Σ |g_i|`` and ``(n / k) · #{g_i != 0}``): exact reductions need either a
+copy of each gradient (``abs``, ``!= 0``) or ``_foreach_norm`` with ord 1 / 0, which has no
+vectorised CPU kernel (7x slower than ord 2 here: 280 vs 40 µs for the overhead benchmark's
+MLP). The mean |g| estimate's relative error is about ``std|g| / (mean|g| · sqrt(k))``, 1.2 %
+for Gaussian gradients at k = 4096; the zero fraction's absolute error is at most
+``sqrt(p(1 - p) / k)`` <= 0.8 %; an all-zero gradient reads exactly 1. No rule reads either
+series at a finer resolution.
 
 Columns are named after the run format's series (``SERIES_FIELDS``). Under FSDP2
 (``fully_shard``: parameters and gradients are sharded ``DTensor``s) every statistic is first a
@@ -112,8 +118,12 @@ class LayerStats:
             ws = [local(w).detach() for w in self.weights]
             raw = self.raw
             raw[:, RAW_COL["grad_sq"]] = _norms(grads, 2) ** 2
-            raw[:, RAW_COL["grad_l1"]] = _norms(grads, 1)
-            raw[:, RAW_COL["grad_nonzero"]] = _norms(grads, 0)
+            parts = [
+                torch.take(g, i) if g.numel() else self._empty
+                for g, i in zip(grads, self._index, strict=True)
+            ]
+            raw[:, RAW_COL["grad_l1"]] = _norms(parts, 1) * self._scale
+            raw[:, RAW_COL["grad_nonzero"]] = _norms(parts, 0) * self._scale
             raw[:, RAW_COL["before_sq"]] = _norms(ws, 2) ** 2
             self._before = [torch.take(w, i) for w, i in zip(ws, self._index, strict=True)]
 
