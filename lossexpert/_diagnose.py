@@ -64,8 +64,10 @@ def diagnose(
 
 
 def _thresholds(value: Thresholds | Mapping[str, Any] | None) -> Thresholds:
-    if value is None:
-        return DEFAULT_THRESHOLDS
+    if value is None:  # the defaults, with [tool.lossexpert] / LOSSEXPERT_CONFIG overrides
+        from lossexpert._plugins import configured_thresholds
+
+        return configured_thresholds(DEFAULT_THRESHOLDS)
     if isinstance(value, Thresholds):
         return value
     return Thresholds(**dict(value))

@@ -372,9 +372,13 @@ def rules(
     fmt: Annotated[RulesFormat, typer.Option("--format", "-f")] = RulesFormat.text,
 ) -> None:
     """List the knowledge base: every rule with its cause, problem, priority and description."""
+    from lossexpert._plugins import origin
     from lossexpert.kb import knowledge_base
 
-    kb = knowledge_base()
+    try:
+        kb = knowledge_base()
+    except LossexpertError as err:  # a plugin or configuration that cannot load
+        _fail(str(err))
     rows: list[dict[str, Any]] = [
         {
             "rule": p.id,
@@ -402,6 +406,7 @@ def rules(
             "cf": r.cf,
             "description": r.description,
             "reference": c.reference,
+            "origin": origin(c.id),  # "lossexpert", or the plugin and its distribution
         }
         for c in kb.causes.values()
         for r in c.rules
@@ -413,8 +418,10 @@ def rules(
     for row in rows:
         target = row["cause"] or row["problem"]
         cf = "" if row["cf"] is None else f" cf {row['cf']:+.2f}"
+        plugin = f"  [{row['origin']}]" if row.get("origin", "lossexpert") != "lossexpert" else ""
         sys.stdout.write(
-            f"{row['rule']:28s} {target:26s} p{row['priority']:<5d}{cf}  {row['description']}\n"
+            f"{row['rule']:28s} {target:26s} p{row['priority']:<5d}{cf}  {row['description']}"
+            f"{plugin}\n"
         )
 
 

@@ -36,12 +36,24 @@ def knowledge_base() -> KnowledgeBase:
         if cause.id != info.name or cause.id not in CAUSE_IDS:
             raise RuntimeError(f"cause module {info.name} defines unknown cause {cause.id!r}")
         found[cause.id] = cause
+    found.update(_plugin_causes())
     rule_ids = [r.id for c in found.values() for r in c.rules] + [p.id for p in PROBLEM_RULES]
     dupes = {i for i in rule_ids if rule_ids.count(i) > 1}
     if dupes:
         raise RuntimeError(f"duplicate rule ids: {sorted(dupes)}")
     ordered = {cid: found[cid] for cid in CAUSE_IDS if cid in found}
+    ordered.update({cid: c for cid, c in found.items() if cid not in ordered})  # plugins
     return KnowledgeBase(problem_rules=PROBLEM_RULES, causes=ordered)
+
+
+def _plugin_causes() -> dict[str, CauseUnit]:
+    """Causes from installed plugins (entry points ``lossexpert.kb``; see ``_plugins``)."""
+    from lossexpert._plugins import load_plugins, register
+    from lossexpert.kb.texts import LANGUAGES, texts
+
+    loaded = load_plugins(LANGUAGES, texts("en").has_symptom)
+    register(loaded)
+    return {c.id: c for c in loaded.causes}
 
 
 __all__ = [

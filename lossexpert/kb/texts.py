@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FunctionLoader, PackageLoader, StrictUndefined
 
 from lossexpert._cache import template_cache
 from lossexpert.kb.units import CausalLink
@@ -46,7 +46,12 @@ class Texts:
             raise ValueError(f"unknown language {lang!r}; available: {', '.join(LANGUAGES)}")
         self.lang = lang
         self.env = Environment(
-            loader=PackageLoader("lossexpert.kb", f"templates/{lang}"),
+            loader=ChoiceLoader(
+                [
+                    PackageLoader("lossexpert.kb", f"templates/{lang}"),
+                    FunctionLoader(lambda name: _plugin_words(lang, name)),  # plugin units
+                ]
+            ),
             bytecode_cache=template_cache(),
             undefined=StrictUndefined,
             autoescape=False,  # plain text; every renderer escapes for its own medium
@@ -113,6 +118,12 @@ class _Attr(dict[str, Any]):
 
     def __getattr__(self, key: str) -> Any:
         return self.get(key)
+
+
+def _plugin_words(lang: str, name: str) -> str | None:
+    from lossexpert._plugins import template_source
+
+    return template_source(lang, name)
 
 
 @cache

@@ -1,0 +1,321 @@
+"""Configuration (``[tool.lossexpert]``) and knowledge-base plugins (entry points).
+
+Configuration comes from the TOML file named by ``LOSSEXPERT_CONFIG`` (its ``[tool.lossexpert]``
+table, or its top level), else from the ``[tool.lossexpert]`` table of the nearest
+``pyproject.toml`` from the working directory up. Keys:
+
+- ``thresholds``: a table of threshold overrides (``dead_fraction = 0.7``), the defaults of every
+  diagnosis that does not pass its own;
+- ``plugins``: the entry-point names of the plugins to load (absent: every installed one;
+  ``[]``: none).
+
+A plugin is a distribution declaring entry points in the group ``lossexpert.kb``; each points at
+one cause unit or a list of them (or a function returning either), as plain data, so a plugin
+imports nothing from lossexpert::
+
+    UNIT = {
+        "id": "acme.stale_cache",                  # namespaced: <entry point name>.<cause>
+        "problem": "train_loss_not_decreasing",
+        "reference": "ACME runbook §3",
+        "rank": 100,                               # breaks ties after the built-in causes
+        "rules": [{"id": "acme.STALE-FLAT", "when": ["train.no_progress"], "cf": 0.7,
+                   "priority": 600, "description": "..."}],
+        "words": {"en": "<Jinja: macros title(), why(), remedies(c)>", "zh": "..."},
+    }
+
+The words are the same Jinja macros as a built-in cause's ``templates/<lang>/causes/<id>.j2``,
+one source per language; a unit without words in every language, a rule on an unknown
+symptom, or an id outside its namespace fails at load with one line naming the unit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, TemplateSyntaxError
+from pydantic import ValidationError
+
+from lossexpert.errors import LossexpertError
+from lossexpert.kb.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from lossexpert.kb.units import PROBLEM_ORDER, CauseUnit, RuleUnit
+
+GROUP = "lossexpert.kb"
+CONFIG_ENV = "LOSSEXPERT_CONFIG"
+CONFIG_KEYS = ("thresholds", "plugins")
+UNIT_KEYS = ("id", "problem", "reference", "rank", "rules", "words")
+RULE_KEYS = ("id", "when", "cf", "description", "unless", "priority")
+MACROS = ("title", "why", "remedies")
+
+
+class ConfigError(LossexpertError):
+    """A configuration file that cannot be used: one line naming the file and key."""
+
+    code = "LE201"
+
+
+class PluginError(LossexpertError):
+    """A plugin unit that cannot join the knowledge base: one line naming the unit."""
+
+    code = "LE202"
+
+
+# ------------------------------------------------------------------------------ config
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str | None  # the file the settings came from, None for the defaults
+    thresholds: Mapping[str, Any]
+    plugins: tuple[str, ...] | None  # None: every installed plugin
+
+
+def _config_file() -> tuple[Path, bool] | None:
+    """(file, whole file is the table) for LOSSEXPERT_CONFIG, else the nearest pyproject."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        return Path(named), True
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate, False
+    return None
+
+
+def settings() -> Settings:
+    found = _config_file()
+    if found is None:
+        return Settings(None, {}, None)
+    path, standalone = found
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        if standalone:
+            raise ConfigError(f"{path}: {CONFIG_ENV} names a file that does not exist") from None
+        return Settings(None, {}, None)
+    return _settings(str(path), standalone, stamp)
+
+
+def _toml() -> Any:
+    for name in ("tomllib", "tomli"):  # the standard library from Python 3.11; tomli before
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+    return None
+
+
+@cache
+def _settings(path: str, standalone: bool, _stamp: int) -> Settings:
+    toml = _toml()
+    if toml is None:
+        if standalone:
+            raise ConfigError(f"{path}: reading TOML needs Python 3.11 or 'pip install tomli'")
+        return Settings(None, {}, None)
+    try:
+        data = toml.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    except toml.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not TOML: {err}") from None
+    tool = data.get("tool", {}).get("lossexpert") if isinstance(data.get("tool"), dict) else None
+    if tool is None:
+        if not standalone:
+            return Settings(None, {}, None)
+        tool = data
+    prefix = "tool.lossexpert." if not standalone or "tool" in data else ""
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: {prefix or 'tool.lossexpert'}: expected a table")
+    for key in tool:
+        if key not in CONFIG_KEYS and key != "tool":
+            raise ConfigError(
+                f"{path}: {prefix}{key}: unknown setting; known: {', '.join(CONFIG_KEYS)}"
+            )
+    thresholds = tool.get("thresholds", {})
+    if not isinstance(thresholds, dict):
+        raise ConfigError(f"{path}: {prefix}thresholds: expected a table")
+    try:
+        Thresholds(**thresholds)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        why = "unknown threshold" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ConfigError(f"{path}: {prefix}thresholds.{key}: {why}") from None
+    plugins = tool.get("plugins")
+    if plugins is not None and not (
+        isinstance(plugins, list) and all(isinstance(p, str) for p in plugins)
+    ):
+        raise ConfigError(f"{path}: {prefix}plugins: expected a list of entry-point names")
+    return Settings(path, dict(thresholds), tuple(plugins) if plugins is not None else None)
+
+
+def configured_thresholds(base: Thresholds = DEFAULT_THRESHOLDS) -> Thresholds:
+    """``base`` with the configuration's overrides."""
+    values = settings().thresholds
+    return Thresholds(**{**base.model_dump(), **values}) if values else base
+
+
+# ------------------------------------------------------------------------------ plugins
+
+
+@dataclass(frozen=True)
+class Loaded:
+    causes: tuple[CauseUnit, ...]
+    words: Mapping[tuple[str, str], str]  # (lang, "causes/<id>.j2") -> template source
+    origin: Mapping[str, str]  # cause id -> where it came from
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    return sorted(metadata.entry_points(group=GROUP), key=lambda e: e.name)
+
+
+def _origin(ep: metadata.EntryPoint) -> str:
+    dist = ep.dist
+    if dist is not None:
+        return f"plugin {ep.name} ({dist.metadata['Name']} {dist.version})"
+    return f"plugin {ep.name}"
+
+
+def _units(ep: metadata.EntryPoint) -> list[Any]:
+    try:
+        obj = ep.load()
+    except Exception as err:  # a plugin that does not import: said in one line
+        raise PluginError(f"plugin {ep.name} ({ep.value}): cannot load: {err}") from None
+    if callable(obj):
+        obj = obj()
+    return list(obj) if isinstance(obj, list | tuple) else [obj]
+
+
+def _unit(ep: metadata.EntryPoint, raw: Any, languages: tuple[str, ...]) -> tuple[
+    CauseUnit, dict[str, str]
+]:
+    if not isinstance(raw, Mapping):
+        raise PluginError(f"plugin {ep.name}: a unit must be a mapping, got {type(raw).__name__}")
+    uid = str(raw.get("id", "?"))
+    where = f"plugin {ep.name}: unit {uid}"
+    if not uid.startswith(f"{ep.name}.") or len(uid) <= len(ep.name) + 1:
+        raise PluginError(f"{where}: the id must be namespaced '{ep.name}.<cause>'")
+    unknown = sorted(set(raw) - set(UNIT_KEYS))
+    if unknown:
+        raise PluginError(f"{where}: unknown key {unknown[0]!r}")
+    if raw.get("problem") not in PROBLEM_ORDER:
+        raise PluginError(f"{where}: problem must be one of {', '.join(PROBLEM_ORDER)}")
+    rules = []
+    for i, rule in enumerate(raw.get("rules") or []):
+        rid = str(rule.get("id", f"#{i}")) if isinstance(rule, Mapping) else f"#{i}"
+        if not isinstance(rule, Mapping) or sorted(set(rule) - set(RULE_KEYS)):
+            raise PluginError(f"{where}: rule {rid}: expected a mapping of {', '.join(RULE_KEYS)}")
+        if not rid.startswith(f"{ep.name}."):
+            raise PluginError(f"{where}: rule {rid}: the id must start with '{ep.name}.'")
+        try:
+            cf = float(rule["cf"])
+            when = tuple(str(s) for s in rule["when"])
+            unit = RuleUnit(
+                id=rid,
+                when=when,
+                cf=cf,
+                description=str(rule["description"]),
+                unless=tuple(str(s) for s in rule.get("unless", ())),
+                priority=int(rule.get("priority", 500)),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise PluginError(f"{where}: rule {rid}: missing or bad value {err}") from None
+        if not when or not -1.0 <= cf <= 1.0:
+            raise PluginError(f"{where}: rule {rid}: needs symptoms in 'when' and -1 <= cf <= 1")
+        rules.append(unit)
+    if not rules:
+        raise PluginError(f"{where}: no rules")
+    words = raw.get("words")
+    if not isinstance(words, Mapping):
+        raise PluginError(f"{where}: no words (a template per language: {', '.join(languages)})")
+    sources: dict[str, str] = {}
+    for lang in languages:
+        source = words.get(lang)
+        if not isinstance(source, str) or not source.strip():
+            raise PluginError(f"{where}: no {lang} words (macros {', '.join(MACROS)})")
+        try:
+            module = Environment().from_string(source).module
+        except TemplateSyntaxError as err:
+            raise PluginError(f"{where}: {lang} words: line {err.lineno}: {err.message}") from None
+        missing = [m for m in MACROS if not hasattr(module, m)]
+        if missing:
+            raise PluginError(f"{where}: {lang} words lack the macro {missing[0]}()")
+        sources[lang] = source
+    try:
+        rank = int(raw.get("rank", 1000))
+    except (TypeError, ValueError):
+        raise PluginError(f"{where}: rank must be an integer") from None
+    cause = CauseUnit(
+        id=uid,
+        problem=raw["problem"],
+        reference=str(raw.get("reference") or _origin(ep)),
+        rules=tuple(rules),
+        rank=rank,
+    )
+    return cause, sources
+
+
+def load_plugins(languages: tuple[str, ...], known_symptom: Callable[[str], bool]) -> Loaded:
+    """The selected plugins' units, checked; ``known_symptom``: may a rule use this name."""
+    wanted = settings().plugins
+    eps = _entry_points()
+    if wanted is not None:
+        names = {ep.name for ep in eps}
+        absent = [w for w in wanted if w not in names]
+        if absent:
+            raise PluginError(
+                f"plugin {absent[0]}: selected in {settings().source} but not installed "
+                f"(installed: {', '.join(sorted(names)) or 'none'})"
+            )
+        eps = [ep for ep in eps if ep.name in wanted]
+    causes: list[CauseUnit] = []
+    words: dict[tuple[str, str], str] = {}
+    origin: dict[str, str] = {}
+    for ep in eps:
+        for raw in _units(ep):
+            cause, sources = _unit(ep, raw, languages)
+            if cause.id in origin:
+                raise PluginError(f"plugin {ep.name}: unit {cause.id}: defined twice")
+            for rule in cause.rules:
+                unknown = [s for s in (*rule.when, *rule.unless) if not known_symptom(s)]
+                if unknown:
+                    raise PluginError(
+                        f"plugin {ep.name}: unit {cause.id}: rule {rule.id}: unknown symptom "
+                        f"{unknown[0]!r}"
+                    )
+            causes.append(cause)
+            origin[cause.id] = _origin(ep)
+            for lang, source in sources.items():
+                words[(lang, f"causes/{cause.id}.j2")] = source
+    return Loaded(tuple(causes), words, origin)
+
+
+_LOADED: list[Loaded] = []
+
+
+def register(loaded: Loaded) -> None:
+    """Remember what the knowledge base loaded (its words, origins) for the texts and rules."""
+    _LOADED[:] = [loaded]
+
+
+def template_source(lang: str, name: str) -> str | None:
+    """A plugin unit's words, for the template loader of the language."""
+    for loaded in _LOADED:
+        source = loaded.words.get((lang, name))
+        if source is not None:
+            return source
+    return None
+
+
+def origin(cause: str) -> str:
+    for loaded in _LOADED:
+        if cause in loaded.origin:
+            return loaded.origin[cause]
+    return "lossexpert"
