@@ -3,12 +3,14 @@
 Public surface::
 
     diagnose(run, *, lang="en", thresholds=None, evidence=...) -> Diagnosis
+    consult(run, facts=None, *, lang="en", ...) -> Diagnosis   (user facts + questions)
     load_run(source) -> LoadedRun
     watch(model, optimizer, path, ...) -> Watch   (imports torch only when called)
     doctor(model, optimizer, criterion, loader, ...) -> Diagnosis   (probes; same)
     Run, Diagnosis, Finding, Thresholds and the error types
 """
 
+from lossexpert._consult import consult_run as consult
 from lossexpert._diagnose import diagnose
 from lossexpert._version import __version__
 from lossexpert._watch import watch
@@ -41,6 +43,7 @@ __all__ = [
     "RunTooLargeError",
     "Thresholds",
     "__version__",
+    "consult",
     "diagnose",
     "doctor",
     "load_run",

@@ -550,3 +550,36 @@ def _ask_one(
             continue
         return value
     return _UNKNOWN
+
+
+def consult_run(
+    run: Any,
+    facts: Mapping[str, Any] | None = None,
+    *,
+    lang: str = "en",
+    thresholds: Any = None,
+    evidence: Iterable[Any] | None = None,
+) -> Diagnosis:
+    """``lossexpert.consult``: diagnose a run with facts the user knows (config keys, nested
+    or dotted: ``{"shuffle": False, "optimizer": {"lr": 0.1}}``), the evidence they add
+    marked ``source: "user"``, and ``missing`` listing the questions still worth asking
+    (``question``, ``separates``) for a platform to ask in its own UI. Raises
+    ``RunInputError`` (``FactError``, naming the key) for a fact that is not a config key or
+    has the wrong type."""
+    from lossexpert._diagnose import ALL_EVIDENCE, diagnose
+    from lossexpert.collectors.runfile import LoadedRun, load_run
+
+    loaded = load_run(run)
+    flat = validate_facts(flatten(facts or {}), "facts")
+    levels = tuple(evidence) if evidence is not None else ALL_EVIDENCE
+
+    def again(r: Run) -> Diagnosis:
+        return diagnose(
+            LoadedRun(r, loaded.source, loaded.warnings),
+            lang=lang,
+            thresholds=thresholds,
+            evidence=levels,
+        )
+
+    d, _ = consult(loaded.run, flat, again, lang=lang)
+    return d

@@ -301,3 +301,17 @@ def test_ask_with_json_never_prompts_even_on_a_terminal() -> None:
     child.close()
     assert child.exitstatus == 0
     assert "Question" not in (child.before or "") and '"findings"' in (child.before or "")
+
+
+def test_library_consult_takes_nested_facts_and_lists_questions() -> None:
+    run = import_run(STUCK).loaded.run
+    d = lossexpert.consult(run, {"shuffle": False, "optimizer": {"momentum": 0.9}})
+    user = [f for f in d.findings if any(e.source == "user" for e in f.evidence)]
+    assert [f.cause for f in user] == ["data_not_shuffled"]  # config.no_shuffle came from us
+    plain = lossexpert.diagnose(run)
+    assert "data_not_shuffled" not in [f.cause for f in plain.findings]
+    asked = [m for m in d.missing if m.question]
+    assert asked and all(m.key != "config.shuffle" for m in asked)  # answered: not asked
+    with pytest.raises(lossexpert.RunInputError) as err:
+        lossexpert.consult(run, {"optimizer": {"lrr": 0.1}})
+    assert err.value.field == "optimizer.lrr"
