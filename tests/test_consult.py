@@ -46,7 +46,23 @@ def as_set_args(facts: dict[str, Any]) -> list[str]:
     return args
 
 
-def findings(out: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+class Result:
+    """What ``lossexpert ...`` printed and returned, run in this process (fast: no start-up)."""
+
+    def __init__(self, code: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = code, stdout, stderr
+
+
+def invoke(*args: str) -> Result:
+    from typer.testing import CliRunner
+
+    from lossexpert.cli import app
+
+    out = CliRunner().invoke(app, list(args))
+    return Result(out.exit_code, out.stdout, out.stderr)
+
+
+def findings(out: Result) -> list[dict[str, Any]]:
     assert out.returncode == 0, out.stderr
     return list(json.loads(out.stdout)["findings"])
 
@@ -66,9 +82,9 @@ def test_reported_facts_change_the_ranking_of_a_real_case(tmp_path: Path) -> Non
     case = next(c for c in json.loads(CASES.read_text()) if c["id"].startswith("nlp-tutorial-76"))
     truth = case["cause_ids"][0]
     run = case_run(case, tmp_path / "case.json")
-    before = [f["cause"] for f in findings(run_cli("explain", str(run), "-f", "json"))]
+    before = [f["cause"] for f in findings(invoke("explain", str(run), "-f", "json"))]
     after_findings = findings(
-        run_cli("explain", str(run), "-f", "json", *as_set_args(case["config_facts"]))
+        invoke("explain", str(run), "-f", "json", *as_set_args(case["config_facts"]))
     )
     after = [f["cause"] for f in after_findings]
     assert before != after
@@ -78,7 +94,7 @@ def test_reported_facts_change_the_ranking_of_a_real_case(tmp_path: Path) -> Non
     # The same facts from a file give the same diagnosis.
     facts = tmp_path / "facts.yaml"
     facts.write_text(yaml.safe_dump(case["config_facts"]))
-    from_file = findings(run_cli("explain", str(run), "-f", "json", "--facts", str(facts)))
+    from_file = findings(invoke("explain", str(run), "-f", "json", "--facts", str(facts)))
     assert from_file == after_findings
 
 
@@ -136,18 +152,18 @@ def test_bad_fact_through_the_installed_command() -> None:
 def test_bad_facts_file_exits_2_naming_file_and_key(tmp_path: Path) -> None:
     bad = tmp_path / "facts.yaml"
     bad.write_text("optimizer:\n  name: adam\n  lr: -1\n")
-    out = run_cli("explain", str(STUCK), "--facts", str(bad))
+    out = invoke("explain", str(STUCK), "--facts", str(bad))
     assert out.returncode == 2
     line = out.stderr.strip()
     assert "\n" not in line and str(bad) in line and "optimizer.lr" in line
     bad.write_text("loss: [1\n")
-    out = run_cli("explain", str(STUCK), "--facts", str(bad))
+    out = invoke("explain", str(STUCK), "--facts", str(bad))
     assert out.returncode == 2 and str(bad) in out.stderr and "\n" not in out.stderr.strip()
 
 
 def test_user_fact_overrides_the_run_and_is_saved(tmp_path: Path) -> None:
     saved = tmp_path / "facts.yaml"
-    out = run_cli(
+    out = invoke(
         "explain", str(STUCK), "-f", "json", "--set", "learning_rate=0.01",
         "--set", "optimizer.momentum=0.9", "--save-facts", str(saved),
     )
@@ -212,7 +228,7 @@ def first_question_independently(run: dict[str, Any]) -> tuple[str, float]:
 
 
 def test_json_missing_lists_the_questions_with_what_they_separate() -> None:
-    out = run_cli("explain", str(STUCK), "-f", "json")
+    out = invoke("explain", str(STUCK), "-f", "json")
     d = json.loads(out.stdout)
     asked = [m for m in d["missing"] if m.get("question")]
     assert asked, "a run stuck with five suspects has questions worth asking"
@@ -225,7 +241,7 @@ def test_json_missing_lists_the_questions_with_what_they_separate() -> None:
     key, score = first_question_independently(run)
     assert score > 0 and asked[0]["key"] == f"config.{key}"
     # A healthy run has nothing to ask, nor one whose single suspect is well supported.
-    healthy = json.loads(run_cli("explain", str(STUCK.parent / "healthy"), "-f", "json").stdout)
+    healthy = json.loads(invoke("explain", str(STUCK.parent / "healthy"), "-f", "json").stdout)
     assert not [m for m in healthy["missing"] if m.get("question")]
     from lossexpert._consult import SETTLED_CONFIDENCE, contention, questions
 
@@ -285,7 +301,7 @@ def test_ask_through_a_pseudo_terminal(tmp_path: Path) -> None:
     facts = yaml.safe_load(saved.read_text())
     assert flatten(facts) == {second.key: answer}
     # The saved answers reproduce the diagnosis without asking.
-    again = run_cli("explain", str(STUCK), "-f", "json", "--facts", str(saved))
+    again = invoke("explain", str(STUCK), "-f", "json", "--facts", str(saved))
     top = json.loads(again.stdout)["findings"][0]
     assert top["cause"]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import lossexpert
 from lossexpert.collectors.importers import detect, import_run
 from lossexpert.collectors.importers import wandb as wandb_log
 from tests.conftest import ROOT, run_cli
@@ -88,8 +89,8 @@ def test_stuck_run_is_diagnosed_from_its_wandb_folder() -> None:
     assert [p["id"] for p in d["problems"]] == ["train_loss_not_decreasing"]
     # lr 1e-5 with plain SGD is in the config the importer read.
     assert d["findings"][0]["cause"] == "learning_rate_too_low"
-    healthy = json.loads(run_cli("explain", str(FIXTURES / "healthy"), "-f", "json").stdout)
-    assert healthy["problems"] == []
+    healthy = lossexpert.diagnose(import_run(FIXTURES / "healthy").loaded.run)
+    assert healthy.problems == [] and healthy.healthy
 
 
 def test_verbose_lists_mapped_and_ignored_band_columns() -> None:
