@@ -1,0 +1,125 @@
+"""What watch sees of the data when the loss is a function: targets from the loader's own
+iteration (or ``run.log(target=)``), one-hot float targets, the model's output width."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+sklearn_datasets = pytest.importorskip("sklearn.datasets")
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+import lossexpert  # noqa: E402
+
+
+def digits(one_hot: bool, batch: int = 32) -> tuple[Any, Any]:
+    torch.set_num_threads(1)
+    x, y = sklearn_datasets.load_digits(return_X_y=True)
+    xt = torch.tensor(x / 16.0, dtype=torch.float32)
+    yt = torch.tensor(y)
+    target = F.one_hot(yt, 10).float() if one_hot else yt
+    g = torch.Generator().manual_seed(0)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(xt, target), batch_size=batch, shuffle=True, generator=g
+    )
+    return loader, yt
+
+
+def model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+
+
+def train(run: Any, net: nn.Module, opt: Any, loader: Any, loss_fn: Any, **log: Any) -> None:
+    for xb, yb in loader:
+        loss = loss_fn(net(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        run.log("train", loss, **({"target": yb} if log.get("target") else {}))
+
+
+def test_mse_on_one_hot_targets_with_a_functional_loss(tmp_path: Path) -> None:
+    """The failure of issue 9: a classifier trained with F.mse_loss on one-hot targets, no
+    loss module for watch to hook. With ``loader=`` it still sees the targets, says they
+    are one-hot, counts the classes, and records the output width."""
+    loader, _ = digits(one_hot=True)
+    net = model()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    path = tmp_path / "mse.jsonl"
+    with lossexpert.watch(net, opt, path, loader=loader) as run:
+        train(run, net, opt, loader, F.mse_loss)
+        assert "_get_iterator" not in vars(loader)  # unwrapped after the first 20 batches
+    loaded = lossexpert.load_run(path).run
+    stats = loaded.data["train"]
+    assert stats.target_one_hot is True
+    assert stats.label_counts is not None and sum(stats.label_counts.values()) == 20 * 32
+    assert len(stats.label_counts) == 10
+    assert stats.ordered_batch_fraction == 0.0  # shuffled
+    assert stats.feature_mean is not None and len(stats.feature_mean) == 64
+    assert loaded.config.model is not None and loaded.config.model.output_width == 10
+    assert loaded.config.loss is None  # nothing claimed about a loss it did not see
+
+
+def test_class_index_targets_from_the_loader_are_counted_exactly(tmp_path: Path) -> None:
+    loader, labels = digits(one_hot=False, batch=1797)  # the whole data set in one batch
+    net = model()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    path = tmp_path / "ce.jsonl"
+    with lossexpert.watch(net, opt, path, loader=loader, data_batches=1) as run:
+        for _ in range(2):
+            train(run, net, opt, loader, F.cross_entropy)
+    stats = lossexpert.load_run(path).run.data["train"]
+    # One batch holding the whole (shuffled) data set: its counts are the data set's.
+    want = torch.bincount(labels).tolist()
+    assert stats.label_counts == {str(i): c for i, c in enumerate(want)}
+    assert stats.target_one_hot is None  # integer labels: the question does not arise
+
+
+def test_explicit_targets_without_a_loader(tmp_path: Path) -> None:
+    loader, _ = digits(one_hot=True)
+    net = model()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    path = tmp_path / "explicit.jsonl"
+    with lossexpert.watch(net, opt, path, data_batches=5) as run:
+        train(run, net, opt, loader, F.mse_loss, target=True)
+    stats = lossexpert.load_run(path).run.data["train"]
+    assert stats.target_one_hot is True
+    assert stats.label_counts is not None and sum(stats.label_counts.values()) == 5 * 32
+
+
+def test_soft_targets_are_not_one_hot(tmp_path: Path) -> None:
+    """Label smoothing: float rows that sum to 1 but are not 0/1."""
+    loader, _ = digits(one_hot=True)
+    net = model()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    path = tmp_path / "soft.jsonl"
+
+    def smoothed(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(out, y * 0.9 + 0.01)
+
+    with lossexpert.watch(net, opt, path, data_batches=3) as run:
+        for xb, yb in loader:
+            soft = yb * 0.9 + 0.01
+            loss = smoothed(net(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log("train", loss, target=soft)
+    stats = lossexpert.load_run(path).run.data["train"]
+    assert stats.target_one_hot is False
+    assert stats.label_counts is None and stats.label_mean == pytest.approx(0.1, abs=1e-6)
+
+
+def test_doctor_needs_the_loss_module_and_the_loader(tmp_path: Path) -> None:
+    net = model()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with (
+        lossexpert.watch(net, opt, tmp_path / "d.jsonl") as run,
+        pytest.raises(ValueError, match="criterion and loader"),
+    ):
+        run.doctor(budget_s=1)
