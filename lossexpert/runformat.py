@@ -135,6 +135,9 @@ class Config(_Strict):
     num_classes: PositiveCount | None = None
     model: ModelSummary | None = None
     loss: Text | None = None
+    # Cross-entropy label smoothing (0-1): the loss cannot fall below the entropy of the
+    # smoothed targets.
+    label_smoothing: Annotated[float, Strict(), Field(ge=0, le=1)] | None = None
     output_activation: Text | None = None
     optimizer: OptimizerConfig | None = None
     learning_rate: NonNegative | None = None

@@ -159,3 +159,14 @@ def chance_level(run: Run) -> float | None:
     if task not in (None, "classification") and loss not in CROSS_ENTROPY:
         return None
     return math.log(c)
+
+
+def loss_floor(run: Run) -> float:
+    """The lowest value the loss can take on this run: 0, or with label smoothing e over C
+    classes the entropy of the smoothed target (1-e+e/C on the true class, e/C elsewhere)."""
+    eps = run.config.label_smoothing
+    c = num_classes(run)
+    if not eps or c is None or c < 2:
+        return 0.0
+    hit, miss = 1 - eps + eps / c, eps / c
+    return -(hit * math.log(hit)) - (c - 1) * miss * math.log(miss)

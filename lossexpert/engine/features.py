@@ -148,6 +148,8 @@ class CurveSummary:
     falling_fraction: float = 0.0  # share of point-to-point changes that go down
     sign_changes: float = 0.0  # share of consecutive changes that reverse direction
     exact_zero_fraction: float = 0.0  # share of finite points exactly 0.0
+    late_level: float = math.nan  # median of the last fifth (at least 3 points): robust end
+    noise_abs: float = 0.0  # median |residual| over the second half, in loss units
 
     @property
     def is_window(self) -> bool:
@@ -209,6 +211,8 @@ def summarize(series: Series) -> CurveSummary | None:
         falling_fraction=float(np.mean(np.diff(bins) < 0)) if nb >= 2 else 0.0,
         sign_changes=_sign_changes(bins),
         exact_zero_fraction=float(np.mean(finite == 0.0)),
+        late_level=float(np.median(finite[-max(3, finite.size // 5) :])),
+        noise_abs=float(np.median(resid[half:])) if finite.size >= 8 else 0.0,
     )
 
 

@@ -7,6 +7,7 @@ Where a number comes from is said next to it (or in ``kb/thresholds.py``).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -78,7 +79,7 @@ def train_signatures(
         _start_below_chance(s, chance, th, out)
     else:
         _uniform_output(run, s, th, out)
-    _rise_after_fall(s, th, out)
+    _rise_after_fall(run, s, th, out)
     _spike_then_stall(finite, th, out)
     _flat_and_jumpy(s, th, out)
     _noiseless(run, series, s, out)
@@ -145,11 +146,13 @@ def _uniform_output(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) 
             return
 
 
-def _rise_after_fall(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+def _rise_after_fall(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     """Fell, then climbed back well above its minimum (short of a divergence): gradients that
     accumulate (a missing zero_grad) climb steadily; a step size too large jumps."""
     if out.has("train.diverging") or s.minimum <= 0 or s.points_after_min < 3:
         return
+    if _lr_raised_after(run, s.min_step):
+        return  # a warm restart raises the loss on purpose
     fell = s.minimum <= (1 - th.no_progress_rel) * s.start
     rise = s.final / s.minimum
     # Minibatch noise around a low level is not a climb: the climb must give back a real
@@ -166,6 +169,15 @@ def _rise_after_fall(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
             given_back_pct=100 * given_back,
             min_step=s.min_step,
         )
+
+
+def _lr_raised_after(run: Run, step: int) -> bool:
+    """The recorded learning rate went up (a warm restart, a cyclic schedule) after ``step``."""
+    sched = run.config.lr_schedule
+    if sched is None:
+        return False
+    pairs = [(t, v) for t, v in zip(sched.step, sched.value, strict=False) if t >= step]
+    return any(b > 1.5 * a for (_, a), (_, b) in itertools.pairwise(pairs))
 
 
 def _spike_then_stall(finite: F.FloatArray, th: Thresholds, out: Findings) -> None:
@@ -226,7 +238,11 @@ def _noiseless(run: Run, series: F.Series, s: F.CurveSummary, out: Findings) -> 
 def _falling_fast(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     """The loss fell to under a quarter over the last third of the run: it had not begun to
     converge when training stopped (a run stopped early while healthy flattens first)."""
-    if -s.late_log_slope >= th.falling_fast_log_drop and s.final > 0:
+    # ... and the last third still brought a real share of the progress: a loss converging
+    # to ~0 keeps falling in log terms while its absolute changes have become tiny.
+    late_drop = s.final * (math.exp(-s.late_log_slope) - 1)
+    share = late_drop / max(s.start - s.final, 1e-12)
+    if -s.late_log_slope >= th.falling_fast_log_drop and s.final > 0 and share >= 0.25:
         out.add(
             "train.falling_fast",
             "curves",

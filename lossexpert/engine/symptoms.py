@@ -25,6 +25,7 @@ from lossexpert.engine.facts import (
     Symptom,
     chance_level,
     grade,
+    loss_floor,
     num_classes,
 )
 from lossexpert.engine.facts import norm_name as _norm
@@ -189,7 +190,8 @@ def _progress_symptoms(
     if chance is not None:
         if abs(s.final - chance) <= th.at_chance_tol * chance and plateaued:
             out.add("train.at_chance", "curves", 1.0, final=s.final, chance=chance)
-        ratio = s.final / chance
+        floor = loss_floor(run)  # label smoothing lifts it above 0
+        ratio = (s.final - floor) / max(chance - floor, 1e-12)
         if ratio > th.high_final_vs_chance and not still_moving:
             out.add(
                 "train.high_final",
@@ -216,6 +218,18 @@ def _progress_symptoms(
             final=s.final,
             start=s.start,
             ratio=s.final / s.start,
+        )
+    level = _level_vs_chance(run, s, chance)
+    sparse = s.n < th.min_points  # a few posted points falling is early training, no verdict
+    if -s.late_log_slope > th.still_falling_log_drop and level > th.unfinished_level and not sparse:
+        # Still falling at a level far from a fit: the run stopped before it converged.
+        out.add(
+            "train.unfinished",
+            "curves",
+            grade(-s.late_log_slope, th.still_falling_log_drop, 0.5),
+            drop_pct=100 * (1 - math.exp(s.late_log_slope)),
+            final=s.final,
+            level_pct=100 * level,
         )
     if -s.late_log_slope > th.still_falling_log_drop:
         out.add(
@@ -285,10 +299,18 @@ def _val_test_symptoms(
         out.missing.append("curves.val.short")
     if va is not None:
         out.context["val_final"] = va.final
-        rise = va.final - va.minimum
+        # The end level over the last fifth, and a rise beyond the curve's own noise: one
+        # noisy evaluation is not over-fitting.
+        rise = va.late_level - va.minimum if va.n >= 6 else va.final - va.minimum
+        stopped = _stopped_at_minimum(va, summaries)
+        if stopped:
+            out.missing.append("curves.val.stopped_at_minimum")
+            out.context["val_min_step"] = va.min_step
         if (
             va.n >= 3
+            and not stopped
             and va.minimum > 0
+            and rise > 3 * va.noise_abs
             and rise / va.minimum > th.val_rise_rel
             and va.min_position < 0.85
             and va.points_after_min >= 2  # one late uptick is noise, not a rise
@@ -306,7 +328,7 @@ def _val_test_symptoms(
                 * va.min_step
                 / max(1, *(s.last_step for s in summaries.values() if s is not None)),
             )
-        if tr is not None and scale is not None:
+        if tr is not None and scale is not None and not stopped:
             gap = (va.final - tr.final) / scale
             if gap > th.gap_vs_ref and va.final > th.gap_ratio * max(tr.final, 0.0):
                 out.add(
@@ -339,6 +361,29 @@ def _val_test_symptoms(
         excess = te.final - tr.final
         if te.final / tr.final >= th.test_vs_val_ratio and excess > th.gap_vs_ref * scale:
             out.add("test.above_train", "curves", 0.6, test=te.final, train=tr.final)
+
+
+def _level_vs_chance(run: Run, s: F.CurveSummary, chance: float | None) -> float:
+    """Where the final loss sits between the loss's floor (0) and the chance level (1);
+    without a chance level, against where the curve started."""
+    floor = loss_floor(run)
+    if chance is not None:
+        return (s.final - floor) / max(chance - floor, 1e-12)
+    if s.start > 0 and not s.is_window:
+        return s.final / s.start
+    return 0.0
+
+
+def _stopped_at_minimum(
+    va: F.CurveSummary, summaries: Mapping[str, F.CurveSummary | None]
+) -> bool:
+    """Training ended a few evaluations after the val minimum, on a curve long enough that
+    those few are a small part of it: early stopping did its job (keep the best checkpoint),
+    not over-fitting left to run."""
+    if va.n < 8 or va.points_after_min > 3 or va.points_after_min > 0.25 * va.n:
+        return False
+    last = max(s.last_step for s in summaries.values() if s is not None)
+    return va.last_step >= 0.9 * last
 
 
 def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:

@@ -108,6 +108,13 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         priority=1000,
     ),
     ProblemRule(
+        "PRB-TRAIN-UNFINISHED",
+        TRAIN,
+        "train.unfinished",
+        "The train loss was still falling, far from a fit, when training stopped.",
+        priority=1000,
+    ),
+    ProblemRule(
         "PRB-VAL-RISING",
         VAL,
         "val.rising",

@@ -25,7 +25,16 @@ class Thresholds(BaseModel):
         "class prior (TheDeepChecker's initial-loss check, applied to the end)",
     )
     high_final_vs_chance: float = Field(
-        0.3, description="final train loss above this fraction of ln C is far from fitted (tuned)"
+        0.5,
+        description="final train loss above this fraction of the way from the loss's floor to "
+        "ln C: less than half of the chance-level loss removed, far from fitted. Not lower: "
+        "label smoothing 0.1 alone puts a perfect fit at 0.22-0.29 ln C (C = 2..10), and "
+        "label noise adds to it (0.3 fired on fitted models with either)",
+    )
+    unfinished_level: float = Field(
+        0.3,
+        description="a train loss still falling (still_falling_log_drop) at above this "
+        "fraction of the chance level (or of its start): stopped before it converged",
     )
     high_final_vs_start: float = Field(
         0.5, description="without a chance level: final above this fraction of the start (tuned)"

@@ -193,6 +193,9 @@ def read_config(
             cfg["task"] = task
         if task == "classification" and linears and loss in ("cross_entropy", "nll"):
             cfg["num_classes"] = linears[-1].out_features
+        smoothing = getattr(criterion, "label_smoothing", 0.0)
+        if isinstance(smoothing, float) and smoothing > 0:
+            cfg["label_smoothing"] = smoothing  # lifts the loss's floor above zero
     if loader is not None:
         batch_size = getattr(loader, "batch_size", None)
         if isinstance(batch_size, int):

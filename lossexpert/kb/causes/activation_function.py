@@ -69,5 +69,15 @@ CAUSE = CauseUnit(
                 "gradients can learn (contrary evidence)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-ACT-SATURATED",
+            when=("probe.saturated",),
+            cf=0.5,
+            priority=650,
+            description=(
+                "Most sigmoid/tanh outputs sit in their flat tails at the current weights: the "
+                "activation kills the gradient."
+            ),
+        ),
     ),
 )

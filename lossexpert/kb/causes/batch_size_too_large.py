@@ -57,5 +57,25 @@ CAUSE = CauseUnit(
                 "deterministic steps and settles in sharp minima (Keskar et al. 2017)."
             ),
         ),
+        RuleUnit(
+            id="BS-HUGE-UNFINISHED",
+            when=("config.batch_huge", "train.unfinished"),
+            cf=0.55,
+            priority=560,
+            description=(
+                "Batches of most of the data set, and a loss still falling when training "
+                "stopped: too few updates per epoch for the budget."
+            ),
+        ),
+        RuleUnit(
+            id="BS-ONE-STEP-UNFINISHED",
+            when=("train.one_step_per_epoch", "train.unfinished"),
+            cf=0.4,
+            priority=555,
+            description=(
+                "One update per epoch and a loss still falling when training stopped: "
+                "full-batch training makes too few steps."
+            ),
+        ),
     ),
 )

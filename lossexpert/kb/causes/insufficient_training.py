@@ -66,5 +66,25 @@ CAUSE = CauseUnit(
                 "not learn more."
             ),
         ),
+        RuleUnit(
+            id="INS-UNFINISHED",
+            when=("train.unfinished",),
+            cf=0.55,
+            priority=660,
+            description=(
+                "The loss was still falling steadily, far from a fit, when training stopped: "
+                "more epochs (or a larger learning rate) would take it further."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-INSUF-CONTRA-IGNORES",
+            when=("probe.ignores_inputs",),
+            cf=-0.4,
+            priority=650,
+            description=(
+                "A trained copy predicts no better from the real inputs than from shuffled ones: "
+                "more training will not help (contrary evidence)."
+            ),
+        ),
     ),
 )

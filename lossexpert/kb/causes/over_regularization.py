@@ -77,5 +77,15 @@ CAUSE = CauseUnit(
                 "regularisation active only in training (dropout, noise) is holding it back."
             ),
         ),
+        RuleUnit(
+            id="PROBE-REG-OVERFIT",
+            when=("probe.overfit_regularisation_blocks",),
+            cf=0.7,
+            priority=650,
+            description=(
+                "One batch is fitted with the user's settings once weight decay and dropout are "
+                "off, and not with them."
+            ),
+        ),
     ),
 )

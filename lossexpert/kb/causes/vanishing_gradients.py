@@ -75,5 +75,16 @@ CAUSE = CauseUnit(
             priority=400,
             description="Gradient norms were recorded and are of similar size in every layer.",
         ),
+        RuleUnit(
+            id="PROBE-VANISH-RATIO",
+            when=("probe.grads_vanish",),
+            unless=("probe.saturated",),
+            cf=0.5,
+            priority=650,
+            description=(
+                "Measured on a copy: the first layer's gradient is a tiny fraction of the last "
+                "one's."
+            ),
+        ),
     ),
 )
