@@ -431,6 +431,16 @@ def _cli(args: list[str], timeout: float) -> subprocess.CompletedProcess[str] | 
         return None
 
 
+def _dumps(run: Any) -> str:
+    """JSON text of a mutant, deep nesting included (json's encoder recurses)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 50_000))
+    try:
+        return json.dumps(run, allow_nan=True)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def check_cli(
     report: Report,
     label: str,
@@ -492,7 +502,13 @@ def special_files(tmp: Path) -> list[tuple[str, str]]:
 
 
 def fuzz(
-    *, library: int, cli: int, seed: int, render_every: int = 10, cli_timeout: float = 30.0
+    *,
+    library: int,
+    cli: int,
+    seed: int,
+    render_every: int = 10,
+    cli_timeout: float = 30.0,
+    progress: bool = False,
 ) -> Report:
     """Run ``library`` in-process mutants and ``cli`` CLI calls; return the counts."""
     import lossexpert
@@ -527,6 +543,12 @@ def fuzz(
             name = names[i % len(names)]
             case = mutate(rng, name, bases[name])
             run_library_case(case, report, tmp, render=render_every > 0 and i % render_every == 0)
+            if progress and (i + 1) % 1000 == 0:
+                print(
+                    f"fuzz: {i + 1} library cases, {len(report.failures)} failures",
+                    file=sys.stderr,
+                    flush=True,
+                )
         for i in range(cli):
             name = rng.choice(names)
             case = mutate(rng, name, bases[name])
@@ -534,7 +556,7 @@ def fuzz(
             if case.data is not None:
                 path.write_bytes(case.data)
             else:
-                path.write_text(json.dumps(case.run, allow_nan=True))
+                path.write_text(_dumps(case.run))
             # The JSON contract (to read ``healthy``), or one of the other formats.
             fmt = FORMATS[i % len(FORMATS)] if i % 2 else "json"
             args = ["explain", str(path), "--format", fmt]
@@ -560,7 +582,11 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the counts here")
     args = parser.parse_args()
     report = fuzz(
-        library=args.library, cli=args.cli, seed=args.seed, render_every=args.render_every
+        library=args.library,
+        cli=args.cli,
+        seed=args.seed,
+        render_every=args.render_every,
+        progress=True,
     )
     counts = report.as_dict()
     text = json.dumps(counts, indent=2, ensure_ascii=False)

@@ -383,3 +383,68 @@ def test_help_shows_flags_as_flags_and_the_language_choices() -> None:
     assert "explain [OPTIONS] RUN" in out.stdout
     assert "--lang <en|zh>" in out.stdout
     assert tuple(lang.value for lang in Lang) == tuple(LANGUAGES)
+
+
+def _big_run(n: int) -> dict[str, Any]:
+    loss: list[Any] = [2.3 * math.exp(-3 * i / n) + 0.1 for i in range(n)]
+    loss[n // 3] = None  # a missing point
+    loss[n // 2] = 0.001  # the minimum, between strides
+    loss[n // 2 + 1] = 50.0  # the maximum
+    loss[2 * n // 3 + 1] = math.nan  # where it diverged
+    return {
+        "config": {"task": "classification", "num_classes": 10},
+        "curves": {
+            "train": {"step": list(range(n)), "loss": loss, "metrics": {"acc": [0.5] * n}},
+            "val": {"step": list(range(0, n, 100)), "loss": [1.0] * len(range(0, n, 100))},
+        },
+    }
+
+
+def test_big_files_parse_column_wise_to_the_same_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lossexpert.collectors import runfile
+
+    path = write(tmp_path, json.dumps(_big_run(20_000)))
+    plain = runfile.load_run(path).run
+    monkeypatch.setattr(runfile, "COLUMN_PARSE_BYTES", 0)
+    monkeypatch.setattr(runfile, "COLUMN_MIN_BYTES", 1000)
+    columns = runfile.load_run(path).run
+    assert columns.model_dump_json() == plain.model_dump_json()  # NaN, null, ints all kept
+
+
+def test_long_curves_are_down_sampled_keeping_extremes_and_divergence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lossexpert.collectors import runfile
+
+    n = 20_000
+    path = write(tmp_path, json.dumps(_big_run(n)))
+    monkeypatch.setattr(runfile, "COLUMN_PARSE_BYTES", 0)
+    monkeypatch.setattr(runfile, "COLUMN_MIN_BYTES", 1000)
+    monkeypatch.setattr(runfile, "MAX_CURVE_POINTS", 1000)
+    loaded = runfile.load_run(path)
+    train = loaded.run.curves["train"]
+    steps = train.steps()
+    assert 1000 <= len(steps) <= 1010 and len(train.metrics["acc"]) == len(steps)
+    assert steps[0] == 0 and steps[-1] == n - 1
+    kept = dict(zip(steps, train.loss, strict=True))
+    assert kept[n // 2] == 0.001 and kept[n // 2 + 1] == 50.0
+    assert math.isnan(kept[2 * n // 3 + 1])
+    assert any("down-sampled" in w and "curves.train" in w for w in loaded.warnings)
+    assert len(loaded.run.curves["val"].loss) == len(range(0, n, 100))  # short: untouched
+
+
+def test_a_column_that_is_not_numbers_falls_back_to_the_plain_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lossexpert.collectors import runfile
+
+    run = _big_run(5000)
+    run["curves"]["train"]["loss"][7] = True
+    path = write(tmp_path, json.dumps(run))
+    monkeypatch.setattr(runfile, "COLUMN_PARSE_BYTES", 0)
+    monkeypatch.setattr(runfile, "COLUMN_MIN_BYTES", 1000)
+    with pytest.raises(lossexpert.RunInputError) as caught:
+        runfile.load_run(path)
+    assert "curves.train.loss.7" in str(caught.value)

@@ -105,3 +105,44 @@ def test_the_cli_agrees_on_a_few_mutations(tmp_path: Path) -> None:
         assert "Traceback" not in out.stderr
         if out.returncode == 2:
             assert len(out.stderr.strip().splitlines()) == 1
+
+
+COLUMN_PATHS = [p for p in ALL_PATHS if len(p) >= 4 and isinstance(p[-1], int)]
+numbers = (
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True)
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.sampled_from([1e308, -1e308, 5e-324, 1e-300, 1e300, 0.0, -0.0])
+    | st.booleans()
+    | st.none()
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(COLUMN_PATHS), numbers), min_size=1, max_size=4))
+def test_any_number_in_any_column_renders_everywhere_or_is_refused(
+    edits: list[tuple[tuple[Any, ...], Any]],
+) -> None:
+    import warnings
+
+    run = copy.deepcopy(BASE)
+    for path, value in edits:
+        node = run
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    has_bool = False
+    for path, _ in edits:
+        node = run
+        for key in path:
+            node = node[key]
+        has_bool = has_bool or isinstance(node, bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy warnings would reach stderr
+        try:
+            diagnosis = lossexpert.diagnose(run)
+        except lossexpert.RunInputError as err:
+            assert "\n" not in str(err)
+            return
+        for fmt in ("text", "json", "markdown", "html"):
+            diagnosis.render(fmt).encode("utf-8")
+    assert not has_bool, "a boolean was read as a number"

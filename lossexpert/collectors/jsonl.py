@@ -22,11 +22,13 @@ complete line before it still reads back.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,35 +126,45 @@ class JsonlWriter:
 
 
 def read_jsonl_text(text: str, source: str) -> tuple[dict[str, Any], list[str]]:
-    """Assemble the run dict from JSON Lines text; returns (run dict, warnings)."""
+    """Assemble the run dict from JSON Lines text; returns (run dict, warnings).
+
+    Streaming: each line is parsed and folded into the run at once, so a file of millions of
+    records never exists as a list of lines or of record dicts (only the run's columns).
+    """
     warnings: list[str] = []
-    lines = text.splitlines()
-    records: list[tuple[int, dict[str, Any]]] = []
-    for number, line in enumerate(lines, start=1):
+    return _assemble(_records(text, source, warnings), source), warnings
+
+
+def _records(text: str, source: str, warnings: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    # Lines end at "\n" only: U+2028 and friends are legal inside a JSON string.
+    pos, number, size = 0, 0, len(text)
+    while pos < size:
+        end = text.find("\n", pos)
+        end = size if end < 0 else end
+        line = text[pos:end]
+        pos, number = end + 1, number + 1
         if not line.strip():
             continue
         try:
             record = json.loads(line, parse_constant=json_constant)
-        except (json.JSONDecodeError, RecursionError) as err:
-            is_last = all(not rest.strip() for rest in lines[number:])
-            if is_last and not text.endswith("\n"):
+        except (ValueError, RecursionError) as err:  # ValueError: also a 5000-digit integer
+            if end == size and not text.endswith("\n"):
                 warnings.append(
                     f"{source}: line {number}: torn last line ignored (the writer was interrupted)"
                 )
-                break
-            msg = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
+                return
+            msg = err.msg if isinstance(err, json.JSONDecodeError) else "a number too long"
+            if isinstance(err, RecursionError):
+                msg = "nested too deeply"
             raise RunParseError(source, f"line {number}", f"not valid JSON: {msg}") from None
         if not isinstance(record, dict) or not isinstance(record.get("type"), str):
             raise RunSchemaError(
                 source, f"line {number}", "each line must be an object with a string 'type'"
             )
-        records.append((number, record))
-    if not records:
-        raise RunParseError(source, "", "the file holds no records")
-    return _assemble(records, source), warnings
+        yield number, record
 
 
-def _assemble(records: list[tuple[int, dict[str, Any]]], source: str) -> dict[str, Any]:
+def _assemble(records: Iterator[tuple[int, dict[str, Any]]], source: str) -> dict[str, Any]:
     run: dict[str, Any] = {
         "format": FORMAT_ID,
         "run": {},
@@ -165,14 +177,17 @@ def _assemble(records: list[tuple[int, dict[str, Any]]], source: str) -> dict[st
     layer_rows: dict[str, dict[str, list[Any]]] = {}
     lr_steps: list[Any] = []
     lr_values: list[Any] = []
-    first_number, first = records[0]
+    head = next(records, None)
+    if head is None:
+        raise RunParseError(source, "", "the file holds no records")
+    first_number, first = head
     if first.get("type") != "header":
         raise RunSchemaError(
             source,
             f"line {first_number}",
             'the first record must be the header ({"type": "header", ...})',
         )
-    for number, record in records:
+    for number, record in itertools.chain([head], records):
         kind = record["type"]
         where = f"line {number}"
         try:

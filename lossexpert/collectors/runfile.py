@@ -77,8 +77,8 @@ def parse_json_text(text: str, source: str) -> Any:
         ) from None
     except RecursionError:
         raise RunParseError(source, "", "JSON nested too deeply") from None
-    except ValueError as err:  # an integer literal of more than 4300 digits
-        raise RunParseError(source, "", f"not a usable JSON number: {err}") from None
+    except ValueError:  # Python refuses integer literals of more than 4300 digits
+        raise RunParseError(source, "", "a number with more than 4300 digits") from None
 
 
 #: Files from this size on are parsed column-wise (long number arrays straight into numpy),
@@ -370,18 +370,21 @@ def _down_sample(
             continue
         owner_lead = next((o for o, k in slots if k == lead), None)
         lead_key = owner_lead.get(lead) if owner_lead is not None else None
-        values = (
-            columns[lead_key].values if isinstance(lead_key, str) and lead_key in columns else None
+        lead_column = (
+            columns[lead_key] if isinstance(lead_key, str) and lead_key in columns else None
         )
         stride = -(-n // MAX_CURVE_POINTS)
         keep = np.zeros(n, dtype=bool)
         keep[::stride] = True
         keep[n - 1] = True
-        if values is not None:
+        if lead_column is not None:
+            values = lead_column.values
             finite = np.isfinite(values)
             if finite.any():
                 keep[int(np.argmin(np.where(finite, values, np.inf)))] = True
                 keep[int(np.argmax(np.where(finite, values, -np.inf)))] = True
+            if lead_column.nulls is not None:
+                finite |= lead_column.nulls  # a missing point is not a divergence
             first_bad = int(np.argmin(finite))  # the first False, if any
             if not finite[first_bad]:
                 keep[first_bad] = True

@@ -28,8 +28,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
 
-import yaml
-
 from lossexpert.collectors.importers._common import Imported
 from lossexpert.collectors.importers._mapping import Mapping_
 from lossexpert.collectors.runfile import json_constant, read_file_bytes
@@ -412,6 +410,8 @@ def _config_file(path: Path) -> dict[str, Any]:
     """``files/config.yaml``: ``key: {desc: ..., value: ...}`` per entry."""
     if not path.is_file():
         return {}
+    import yaml  # here, not at the top: a cold `lossexpert explain` never needs it
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
     except yaml.YAMLError:
