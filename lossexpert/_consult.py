@@ -303,11 +303,13 @@ class Question:
     separates: tuple[str, ...]
     score: float
     kind: type
+    lang: str = "en"
 
     def why(self) -> str:
-        if len(self.separates) >= 2:
-            return f"{self.key} decides between {self.separates[0]} and {self.separates[1]}"
-        return f"{self.key} confirms or rules out {self.separates[0]}"
+        a, b = self.separates[0], self.separates[-1]
+        if self.lang == "zh":
+            return f"{self.key} 可以区分 {a} 和 {b}"
+        return f"{self.key} decides between {a} and {b}"
 
 
 def _known(config: Config, key: str) -> bool:
@@ -394,7 +396,7 @@ def questions(
         pair = max(totals, key=lambda p: (totals[p], -rank[p[0]] - rank[p[1]]))
         found.append(
             Question(spec.key, spec.prompt(lang), tuple(sorted(pair, key=rank.__getitem__)),
-                     round(score, 6), spec.kind)
+                     round(score, 6), spec.kind, lang)
         )
     found.sort(key=lambda q: -q.score)
     return found[:limit]

@@ -60,7 +60,7 @@ def detect(path: Path) -> SourceKind:
             str(path),
             "",
             "no run, event files, trainer_state.json, "
-            "metrics.csv or MLflow run found in this directory",
+            "metrics.csv, MLflow run or W&B run found in this directory",
         )
     name = path.name.lower()
     if tensorboard.is_event_file(path):
