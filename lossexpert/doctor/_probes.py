@@ -306,8 +306,40 @@ def probe_gradient_flow(ctx: Context) -> ProbeOutcome:
     model.train()
     for p in model.parameters():
         p.grad = None
-    loss = loss_of(model, crit, b.train[0])
+    saturated: list[tuple[str, float]] = []
+
+    def watch_saturation(name: str) -> Callable[..., None]:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            if isinstance(output, torch.Tensor) and output.numel():
+                y = output.detach()
+                tail = (
+                    (y.abs() > 0.99) if isinstance(module, nn.Tanh) else ((y < 0.01) | (y > 0.99))
+                )
+                saturated.append((name, float(tail.float().mean())))
+
+        return hook
+
+    handles = [
+        m.register_forward_hook(watch_saturation(n))
+        for n, m in model.named_modules()
+        if isinstance(m, nn.Sigmoid | nn.Tanh)
+    ]
+    try:
+        loss = loss_of(model, crit, b.train[0])
+    finally:
+        for h in handles:
+            h.remove()
     loss.backward()  # type: ignore[no-untyped-call]
+    if saturated:
+        name, frac = max(saturated, key=lambda x: x[1])
+        out.values["saturated_max"] = round(frac, 3)
+        if frac > ctx.th.saturated_fraction:
+            out.add(
+                "probe.saturated",
+                grade(frac, ctx.th.saturated_fraction, 1.0),
+                layer=name,
+                saturated_pct=100 * frac,
+            )
     no_grad = [n for n, p in named if p.grad is None]
     if no_grad:
         out.add("probe.params_no_grad", 0.9, count=len(no_grad), of=len(named), first=no_grad[0])
@@ -322,6 +354,18 @@ def probe_gradient_flow(ctx: Context) -> ProbeOutcome:
             of=len(weights),
             first=zero[0],
         )
+    norms = [(n, float(p.grad.norm())) for n, p in weights if p.grad is not None]
+    if len(norms) >= 2 and norms[-1][1] > 0:
+        ratio = norms[0][1] / norms[-1][1]
+        out.values["first_last_grad_ratio"] = float(f"{ratio:.3g}")
+        if 0 < ratio < ctx.th.vanishing_ratio:
+            out.add(
+                "probe.grads_vanish",
+                grade(-math.log10(ratio), -math.log10(ctx.th.vanishing_ratio), 8.0),
+                ratio=ratio,
+                first=norms[0][0],
+                last=norms[-1][0],
+            )
     symmetric = [
         n
         for n, p in weights
@@ -406,6 +450,34 @@ def probe_overfit_batch(ctx: Context) -> ProbeOutcome:
         return z / a if math.isfinite(z) and a > 0 else math.inf
 
     user, ref = rest(s0, s1), rest(r0, r1)
+    decay = max((float(g.get("weight_decay") or 0.0) for g in b.optimizer.param_groups), default=0)
+    drop = max(
+        (m.p for m in b.model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)), default=0
+    )
+    if user > lim.overfit_fail_ratio and (decay > 0 or drop >= 0.5):
+        # The regulariser alone: the user's settings again without it.
+        model, opt, crit = b.fresh()
+        for g in opt.param_groups:
+            if "weight_decay" in g:
+                g["weight_decay"] = 0.0
+        for m in model.modules():
+            if isinstance(m, nn.modules.dropout._DropoutNd):
+                m.p = 0.0
+        u0, u1 = _overfit(model, opt, crit, batch, lim.overfit_steps)
+        unreg = rest(u0, u1)
+        out.values["unregularised_remaining"] = round(unreg, 4)
+        if unreg <= lim.overfit_fit_ratio:
+            out.add(
+                "probe.overfit_regularisation_blocks",
+                0.9,
+                user_pct=100 * min(user, 99.99),
+                unregularised_pct=100 * unreg,
+                weight_decay=decay,
+                dropout=drop,
+                steps=lim.overfit_steps,
+                samples=len(batch),
+            )
+            return out
     out.values.update(user_remaining=round(user, 4), reference_remaining=round(ref, 4))
     vals = dict(
         user_pct=100 * min(user, 99.99),
@@ -589,7 +661,17 @@ def _plan(
 
         tf, change = scale, f"lr {lr:.3g} -> {lr * f:.3g}"
     elif remedy == "optimizer":
-        tf, change = (lambda m, o: reference_adam(m)), "Adam(lr=1e-3)"
+        # Only the optimizer changes: the user's weight decay stays, or removing it would be
+        # credited to the optimizer.
+        decay = max(
+            (float(g.get("weight_decay") or 0.0) for g in bench.optimizer.param_groups), default=0
+        )
+
+        def adam(m: nn.Module, o: Any) -> Any:
+            params = [p for p in m.parameters() if p.requires_grad]
+            return torch.optim.Adam(params, lr=1e-3, weight_decay=decay)
+
+        tf, change = adam, f"Adam(lr=1e-3, weight_decay={decay:g})"
     elif remedy == "smaller_batch":
         size = max(8, bs // 8)
         batches, change = rechunk(data, size, order), f"batch {bs} -> {size}"
