@@ -59,7 +59,7 @@ def test_summary_needs_one_finite_point() -> None:
     # One value per split is what people post: it still compares with the other splits.
     assert F.summarize(series([float("nan"), float("inf")])) is None
     one = F.summarize(series([float("nan"), 1.0]))
-    assert one is not None and one.n == 1 and one.final == 1.0
+    assert one is not None and one.first == one.final == 1.0
 
 
 def test_binned_medians_bound_the_work() -> None:
