@@ -120,10 +120,17 @@ def _settings(path: str, standalone: bool, _stamp: int) -> Settings:
             raise ConfigError(f"{path}: reading TOML needs Python 3.11 or 'pip install tomli'")
         return Settings(None, {}, None)
     try:
-        data = toml.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
+        if not standalone:
+            return Settings(None, {}, None)
         raise ConfigError(f"{path}: cannot read: {err}") from None
+    try:
+        data = toml.loads(text)
     except toml.TOMLDecodeError as err:
+        # Someone else's broken pyproject.toml is not ours to refuse, unless it speaks to us.
+        if not standalone and "tool.lossexpert" not in text:
+            return Settings(None, {}, None)
         raise ConfigError(f"{path}: not TOML: {err}") from None
     tool = data.get("tool", {}).get("lossexpert") if isinstance(data.get("tool"), dict) else None
     if tool is None:

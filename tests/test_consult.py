@@ -331,3 +331,25 @@ def test_library_consult_takes_nested_facts_and_lists_questions() -> None:
     with pytest.raises(lossexpert.RunInputError) as err:
         lossexpert.consult(run, {"optimizer": {"lrr": 0.1}})
     assert err.value.field == "optimizer.lrr"
+
+
+def test_session_in_chinese_stops_at_end_of_input() -> None:
+    """The same session without a terminal (read/write passed in): Chinese prompts, a
+    "don't know", then the end of input stops the questions and keeps the answers."""
+    from lossexpert._consult import consult
+
+    run = import_run(STUCK).loaded.run
+    answers = iter(["不知道", ""])  # don't know, then EOF
+    written: list[str] = []
+    d, known = consult(
+        run, {}, lambda r: lossexpert.diagnose(r, lang="zh"), lang="zh", ask=5,
+        read=lambda: next(answers), write=written.append,
+    )
+    text = "".join(written)
+    assert text.count("问题 ") == 2 and "可以区分" in text and "不知道请输入 ?" in text
+    assert known == {} and d.lang == "zh"
+    asked = sorted((text.index(s.zh), s.key) for s in SPECS if s.zh in text)
+    assert len(asked) == 2
+    still = [m.key.removeprefix("config.") for m in d.missing if m.question]
+    assert asked[0][1] not in still  # "don't know": not asked again
+    assert asked[1][1] in still  # cut off by the end of input: still worth asking

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, example
 
 STUCK = ROOT / "tests" / "fixtures" / "wandb" / "stuck"  # train loss stuck, plain SGD
 CLI = [sys.executable, "-c", "from lossexpert.cli import main; main()"]
@@ -89,6 +89,7 @@ def build_wheel(tmp: Path, dist: str, namespace: str, units: list[dict[str, Any]
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    pytest.importorskip("setuptools", reason="setuptools builds the plugin's wheel")
     tmp = tmp_path_factory.mktemp("plugins")
     return {
         "good": build_wheel(
@@ -198,3 +199,19 @@ def test_pyproject_thresholds_apply_to_the_diagnosis(
     line = bad.stderr.strip()
     assert "tool.lossexpert.thresholds.lr_lowest" in line and "\n" not in line
     assert str(project / "pyproject.toml") in line
+
+
+def test_unrelated_broken_pyproject_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lossexpert
+    from lossexpert._plugins import ConfigError, settings
+
+    monkeypatch.delenv("LOSSEXPERT_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project\nname = 'broken'\n")
+    assert settings().source is None  # not ours: diagnoses go on with the defaults
+    assert lossexpert.diagnose(example("softmax_then_cross_entropy")).findings
+    (tmp_path / "pyproject.toml").write_text("[tool.lossexpert\nplugins = []\n")
+    with pytest.raises(ConfigError, match="not TOML"):
+        settings()
