@@ -458,6 +458,25 @@ def normal_state(run: Run, th: Thresholds, out: Findings) -> None:
 
 
 def config_signatures(run: Run, out: Findings) -> None:
+    _one_hot_regression(run, out)
+    _transformer_no_warmup(run, out)
+
+
+def _one_hot_regression(run: Run, out: Findings) -> None:
+    """Targets that are rows of one 1 and zeros are class labels, whatever loss is applied
+    to them: MSE on one-hot targets is a classifier trained with a regression loss (its
+    gradient vanishes as the softmax saturates; cross-entropy's does not)."""
+    train = run.data.get("train")
+    loss = norm_name(run.config.loss)
+    if train is None or not train.target_one_hot:
+        return
+    if loss in REGRESSION_LOSSES or (not loss and run.config.task == "regression"):
+        out.add(
+            "config.loss_task_mismatch", "data", 0.9, loss=loss or "mse", task="classification"
+        )
+
+
+def _transformer_no_warmup(run: Run, out: Findings) -> None:
     """A transformer trained with an adaptive optimizer and no learning-rate warm-up: Adam's
     early updates have a high-variance second-moment estimate, and post-LN transformers get
     stuck or diverge without warm-up (Popel & Bojar 2018; Liu et al. 2020, RAdam)."""

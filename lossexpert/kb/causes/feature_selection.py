@@ -46,5 +46,16 @@ CAUSE = CauseUnit(
                 "(a leaked feature), so the task is trivial."
             ),
         ),
+        RuleUnit(
+            id="FEAT-AT-CHANCE-OPTIMISER-FINE",
+            when=("train.at_chance", "layers.updates_normal", "layers.grads_normal"),
+            cf=0.6,
+            priority=620,
+            description=(
+                "The loss sits at chance while gradients reach every layer and every layer "
+                "moves at a healthy rate: the optimisation works, so there is nothing in the "
+                "inputs to learn from (uninformative features, or inputs and labels misaligned)."
+            ),
+        ),
     ),
 )

@@ -36,5 +36,25 @@ CAUSE = CauseUnit(
                 "inputs than from shuffled ones: the labels carry little signal."
             ),
         ),
+        RuleUnit(
+            id="NOISE-AT-CHANCE-OPTIMISER-FINE",
+            when=("train.at_chance", "layers.updates_normal", "layers.grads_normal"),
+            cf=0.35,
+            priority=600,
+            description=(
+                "The loss sits at chance while the optimisation is healthy: labels that are "
+                "random with respect to the inputs look the same."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-NOISY-WEAK-SIGNAL",
+            when=("probe.weak_input_signal",),
+            cf=0.4,
+            priority=650,
+            description=(
+                "A trained copy predicts held-out data only a little better from the real inputs "
+                "than from shuffled ones: the labels are mostly noise."
+            ),
+        ),
     ),
 )
