@@ -77,6 +77,8 @@ def make(fault: str = "none", dataset: str = "wine", **kw: Any) -> dict[str, Any
                         m.weight.mul_(8.0)
     if fault == "softmax":
         model.append(nn.Softmax(dim=1))
+    if fault == "relu_logits":
+        model.append(nn.ReLU())
     if fault == "zero_init":
         for m in model:
             if isinstance(m, nn.Linear):
@@ -181,6 +183,8 @@ def test_initial_loss_probe(healthy: P.Context) -> None:
     quiet = P.probe_initial_loss(healthy)
     assert facts(quiet) == set()
     assert quiet.values["chance"] == pytest.approx(np.log(3), rel=1e-3)
+    assert "probe.outputs_softmax" in facts(P.probe_initial_loss(context(make("softmax"))))
+    assert "probe.outputs_clipped" in facts(P.probe_initial_loss(context(make("relu_logits"))))
 
 
 def test_overfit_batch_probe(healthy: P.Context) -> None:

@@ -59,6 +59,9 @@ class ProbeLimits:
     # means the trained model's predictions do not depend on the inputs (TheDeepChecker's
     # zeroed-input test, made relative).
     ignore_ratio: float = 0.95
+    # Between 80 % and 95 %: the inputs explain only a little of the held-out targets, the
+    # signature of labels that are mostly noise (a healthy task gets far below: 14 % on digits).
+    weak_signal_ratio: float = 0.8
     input_dep_steps: int = 150
     # Gradients accumulated across steps: the user's stored gradient is more than 5x a fresh
     # single-batch gradient at the same weights (one stale step would give about 2x).
@@ -407,6 +410,8 @@ def probe_initial_loss(ctx: Context) -> ProbeOutcome:
     else:
         chance = float(y.float().var()) if y.numel() > 1 else float("nan")
     out.values.update(loss=round(loss, 4), chance=round(chance, 4), task=task)
+    if task == "classification" and width > 1:
+        _output_range(model, batches, out)
     if not math.isfinite(loss):
         out.add("probe.init_loss_nonfinite", 1.0, loss=loss)
         return out
@@ -424,6 +429,28 @@ def probe_initial_loss(ctx: Context) -> ProbeOutcome:
     if loss < 0:
         out.add("probe.init_loss_below_floor", 1.0, loss=loss, chance=chance)
     return out
+
+
+def _output_range(model: nn.Module, batches: Sequence[Batch], out: ProbeOutcome) -> None:
+    """What the outputs fed to a classification loss look like: probabilities (rows in [0, 1]
+    summing to 1: a softmax before a loss that applies its own), values bounded in [0, 1]
+    (a sigmoid on the logits), or logits clipped at 0 (a ReLU on the logits)."""
+    from lossexpert.doctor._bench import forward
+
+    model.eval()
+    with torch.no_grad():
+        outs = torch.cat([forward(model, x).detach().float().cpu() for x in batches[:4]])
+    if outs.dim() != 2 or not bool(torch.isfinite(outs).all()):
+        return
+    zero = float((outs == 0).float().mean())
+    out.values["zero_outputs"] = round(zero, 3)
+    in_unit = bool(((outs >= 0) & (outs <= 1)).all())
+    if in_unit and bool(torch.allclose(outs.sum(1), torch.ones(outs.shape[0]), atol=1e-3)):
+        out.add("probe.outputs_softmax", 1.0, classes=int(outs.shape[1]))
+    elif zero > 0.3:  # a ReLU zeroes about half of random logits; 30 % is far beyond chance
+        out.add("probe.outputs_clipped", grade(zero, 0.3, 0.8), zero_pct=100 * zero)
+    elif in_unit:
+        out.add("probe.outputs_bounded", 0.9, low=float(outs.min()), high=float(outs.max()))
 
 
 def _overfit(
@@ -594,6 +621,14 @@ def probe_input_dependence(ctx: Context) -> ProbeOutcome:
         return out
     ratio = real / perm
     out.values["ratio"] = round(ratio, 4)
+    if lim.weak_signal_ratio <= ratio < lim.ignore_ratio:
+        out.add(
+            "probe.weak_input_signal",
+            0.7,
+            real=real,
+            permuted=perm,
+            ratio=ratio,
+        )
     if ratio >= lim.ignore_ratio:
         out.add(
             "probe.ignores_inputs",

@@ -79,5 +79,22 @@ CAUSE = CauseUnit(
                 "activation kills the gradient."
             ),
         ),
+        RuleUnit(
+            id="PROBE-ACT-BOUNDED-OUTPUT",
+            when=("probe.outputs_bounded",),
+            cf=0.6,
+            priority=650,
+            description=(
+                "The outputs fed to the classification loss are squashed into [0, 1]: a sigmoid on "
+                "the logits caps the loss's progress."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-ACT-CLIPPED-OUTPUT",
+            when=("probe.outputs_clipped",),
+            cf=0.6,
+            priority=650,
+            description="Many outputs fed to the loss are exactly 0: a ReLU on the logits.",
+        ),
     ),
 )

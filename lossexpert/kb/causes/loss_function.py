@@ -126,5 +126,15 @@ CAUSE = CauseUnit(
                 "inputs contain, a loss computed on the wrong tensors or masked to nothing)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-LOSS-PROBABILITIES",
+            when=("probe.outputs_softmax",),
+            cf=0.7,
+            priority=650,
+            description=(
+                "The model already outputs probabilities (rows summing to 1) into a loss that "
+                "applies its own softmax."
+            ),
+        ),
     ),
 )
