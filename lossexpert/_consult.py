@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from lossexpert.diagnosis import Diagnosis, Evidence, MissingFact
@@ -71,6 +70,8 @@ def parse_value(text: str) -> Any:
         except ValueError:
             pass
     if t[:1] in ("[", "{"):
+        import yaml
+
         try:
             return yaml.safe_load(t)
         except yaml.YAMLError:
@@ -91,6 +92,8 @@ def parse_set(pairs: Iterable[str]) -> dict[str, Any]:
 
 def load_facts(path: Path) -> dict[str, Any]:
     """A YAML (or JSON) mapping of facts, nested or with dotted keys -> flat dotted keys."""
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -446,6 +449,8 @@ def parse_answer(q: Question, text: str) -> tuple[bool, Any]:
 
 
 def save_facts(path: Path, facts: Mapping[str, Any]) -> None:
+    import yaml
+
     path.write_text(
         yaml.safe_dump(nest(facts), sort_keys=True, allow_unicode=True), encoding="utf-8"
     )
