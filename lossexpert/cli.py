@@ -143,7 +143,7 @@ def explain(
         typer.Argument(
             help="A run (.json/.jsonl) or a log file or folder: "
             "TensorBoard, HF trainer_state.json, Lightning, Keras "
-            "CSV, MLflow run, CSV/JSONL table.",
+            "CSV, MLflow run, W&B run folder or panel export, CSV/JSONL table.",
             show_default=False,
             metavar="RUN",
         ),
