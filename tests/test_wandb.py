@@ -175,3 +175,70 @@ def test_fixtures_regenerate_with_the_real_library(tmp_path: Path) -> None:
         assert verdicts[0] == verdicts[1]
     steps, _ = export_column(tmp_path / "export.csv", "healthy - train/loss")
     assert steps == export_column(FIXTURES / "export.csv", "healthy - train/loss")[0]
+
+
+def _frame(records: list[bytes]) -> bytes:
+    """LevelDB-log framing as W&B writes it (32 KiB blocks; FULL/FIRST/MIDDLE/LAST chunks;
+    CRC-32 of type + data), written here independently of the reader."""
+    import struct
+    import zlib
+
+    out = bytearray(wandb_log.HEADER)
+    for data in records:
+        first = True
+        while True:
+            left = 32768 - len(out) % 32768
+            if left < 7:
+                out += b"\0" * left
+                continue
+            chunk, data = data[: left - 7], data[left - 7 :]
+            kind = (1 if not data else 2) if first else (4 if not data else 3)
+            out += struct.pack("<IHB", zlib.crc32(bytes([kind]) + chunk), len(chunk), kind)
+            out += chunk
+            first = False
+            if not data:
+                break
+    return bytes(out)
+
+
+@pytest.mark.skipif(not HAS_WANDB, reason="wandb is not installed (its schema writes the records)")
+def test_typed_values_and_records_spanning_blocks(tmp_path: Path) -> None:
+    """Records written with W&B's own schema: typed history values (number, integer, bool),
+    nested keys, and records longer than a 32 KiB block; both decoders read them alike."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    records = []
+    run = pb.Record()
+    run.run.run_id, run.run.display_name = "typed01", "typed"
+    cfg = run.run.config.update.add()
+    cfg.key, cfg.value_json = "lr", "0.05"
+    records.append(run.SerializeToString())
+    for step in range(40):
+        rec = pb.Record()
+        item = rec.history.item.add()
+        item.nested_key.extend(["train", "loss"])
+        if step % 3 == 0:
+            item.number = 2.0 / (step + 1)
+        elif step % 3 == 1:
+            item.value_json = json.dumps(2.0 / (step + 1))
+        else:
+            item.integer = -step  # zigzag-encoded sint64
+        flag = rec.history.item.add()
+        flag.key, flag.boolean = "done", step == 39  # a bool is not a curve
+        pad = rec.history.item.add()
+        pad.key, pad.value_json = "note", json.dumps("x" * (5000 if step % 10 else 70000))
+        s = rec.history.item.add()
+        s.key, s.value_json = "_step", str(step)
+        records.append(rec.SerializeToString())
+    log = tmp_path / "run-typed01.wandb"
+    log.write_bytes(_frame(records))
+    assert len(log.read_bytes()) > 4 * 32768
+    ours, theirs = (wandb_log.read(log, decoder=d) for d in ("builtin", "wandb"))
+    for imported in (ours, theirs):
+        assert set(imported.points) == {"train/loss"}
+        assert imported.identity["id"] == "typed01" and imported.config == {"learning_rate": 0.05}
+        points = imported.points["train/loss"]
+        assert points.steps == [float(s) for s in range(40)]
+        expected = [2.0 / (s + 1) if s % 3 != 2 else float(-s) for s in range(40)]
+        assert points.values == expected
+        assert not imported.warnings
