@@ -54,13 +54,25 @@ def _refuse_bools_in(values: Any) -> Any:
     return values
 
 
+def _clamp_real(value: float, info: ValidationInfo) -> float:
+    """A config or data number beyond [1e-100, 1e100] in magnitude (see MAX_MAGNITUDE) is
+    clamped into it, with a warning: a std of 1e308 squared is already infinite."""
+    if math.isfinite(value):
+        clamped = _clamp_value(value)
+        if clamped != value:
+            _warn(info, f"{info.field_name}: {value!r} read as {clamped!r} (float64 range)")
+            return clamped
+    return value
+
+
 # Numbers: a boolean is refused (pydantic's lax mode would read true as 1); a float field
 # takes ints (strict float), an int field takes integral floats (lax int) up to MAX_INT.
-Real = Annotated[float, Strict()]
+Number = Annotated[float, Strict()]  # curve points: no per-point Python call (millions)
+Real = Annotated[float, Strict(), AfterValidator(_clamp_real)]
 Int = Annotated[int, BeforeValidator(_refuse_bool), Field(ge=-MAX_INT, le=MAX_INT)]
 Count = Annotated[int, BeforeValidator(_refuse_bool), Field(ge=0, le=MAX_INT)]
 PositiveCount = Annotated[int, BeforeValidator(_refuse_bool), Field(ge=1, le=MAX_INT)]
-NonNegative = Annotated[float, Strict(), Field(ge=0)]
+NonNegative = Annotated[float, Strict(), Field(ge=0), AfterValidator(_clamp_real)]
 Step = Annotated[int, Field(ge=0, le=MAX_INT)]
 Steps = Annotated[list[Step], BeforeValidator(_refuse_bools_in)]
 # Every string that can reach a report: no control characters (but tab/newline), no lone
@@ -72,7 +84,7 @@ SPLITS: tuple[Split, ...] = ("train", "val", "test")
 Task = Literal["classification", "regression", "language_model", "other"]
 
 # A number in a curve: null marks a missing point, NaN/Inf are kept (evidence of divergence).
-CurveValue = Real | None
+CurveValue = Number | None
 
 
 class _Strict(BaseModel):

@@ -280,6 +280,10 @@ EXTREME: dict[str, dict[str, Any]] = {
     "subnormal loss": _train([5e-324] * 3),
     "grad norm 1e308": _mutated("vanishing_sigmoid_deep", ("layers", 0, "grad_norm", 3), 1e308),
     "tiny and huge together": _train([5e-324, 1e308, 1.0, 2.0, 1e-310, 3.0]),
+    "feature std 1e308": _mutated(
+        "test_distribution_shift", ("data", "train", "feature_std", 0), 1e308
+    ),
+    "learning rate 5e-324": _mutated("lr_too_low", ("config", "learning_rate"), 5e-324),
 }
 
 
