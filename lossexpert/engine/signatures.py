@@ -80,6 +80,7 @@ def train_signatures(
     else:
         _uniform_output(run, s, th, out)
     _rise_after_fall(run, s, th, out)
+    _steady_climb(finite, out)
     _spike_then_stall(finite, th, out)
     _flat_and_jumpy(s, th, out)
     _noiseless(run, series, s, out)
@@ -169,6 +170,22 @@ def _rise_after_fall(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings)
             given_back_pct=100 * given_back,
             min_step=s.min_step,
         )
+
+
+def _steady_climb(finite: F.FloatArray, out: Findings) -> None:
+    """After its minimum the loss climbs steadily, bin after bin, rather than jumping: the
+    mark of an update that grows with every step (gradients summed over steps grow it
+    linearly), where a too-large step size overshoots in jumps and blows up."""
+    if not (out.has("train.rise_after_fall") or out.has("train.diverging")) or finite.size < 20:
+        return
+    smooth = F.binned_medians(F.local_median(finite, max(3, finite.size // 50)), 60)
+    i = int(np.argmin(smooth))
+    after = smooth[i:]
+    if after.size < 6:
+        return
+    rising = float(np.mean(np.diff(after) > 0))
+    if rising >= 0.8:
+        out.add("train.steady_climb", "curves", 0.8, rising_pct=100 * rising, bins=after.size)
 
 
 def _lr_raised_after(run: Run, step: int) -> bool:

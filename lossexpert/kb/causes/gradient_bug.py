@@ -118,7 +118,8 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="BUG-CONTRA-DIVERGED",
             when=("train.diverging",),
-            unless=("layers.grad_linear_growth",),
+            # Gradients summed over steps make the loss climb too: not contrary then.
+            unless=("layers.grad_linear_growth", "train.steady_climb"),
             cf=-0.4,
             priority=400,
             description=(
@@ -144,6 +145,16 @@ CAUSE = CauseUnit(
             description=(
                 "Gradients reach every layer and every layer moves at a healthy rate: the "
                 "gradient path works."
+            ),
+        ),
+        RuleUnit(
+            id="BUG-STEADY-CLIMB",
+            when=("train.steady_climb",),
+            cf=0.4,
+            priority=520,
+            description=(
+                "The loss climbs steadily after its minimum instead of jumping: updates that "
+                "grow with every step, as they do when gradients are never zeroed."
             ),
         ),
     ),

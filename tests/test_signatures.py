@@ -1,0 +1,106 @@
+"""What people post: short curves, one value per split, impossible losses, degenerate ones.
+
+Each case is a shape that came out as "Cannot judge", an exit 2 or "No problem found" before
+the real-world signatures (issue: 'What people post is refused or ignored'), with what a
+senior engineer reads in it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lossexpert
+
+from .conftest import decaying_curve, run_cli
+
+
+def _run(config: dict[str, Any] | None = None, **curves: list[float]) -> dict[str, Any]:
+    run: dict[str, Any] = {"curves": {k: {"loss": v} for k, v in curves.items()}}
+    if config:
+        run["config"] = config
+    return run
+
+
+def _causes(d: lossexpert.Diagnosis) -> list[str]:
+    return [f.cause for f in d.findings]
+
+
+def test_a_four_point_curve_that_bounces_is_read_not_refused() -> None:
+    d = lossexpert.diagnose(_run(train=[3.77, 3.73, 3.76, 3.80]))
+    assert d.conclusive and not d.healthy
+    assert d.findings[0].cause == "learning_rate_too_high"
+    assert any(m.key == "curves.train.sparse" for m in d.missing)  # said so
+    assert d.findings[0].confidence < 0.5  # and weighed as thin evidence
+
+
+def test_a_short_curve_falling_at_every_point_is_learning() -> None:
+    d = lossexpert.diagnose(_run(train=[1.61, 1.53, 1.48, 1.45], val=[1.56, 1.53, 1.55, 1.59]))
+    assert [p.id for p in d.problems] == ["val_loss_not_decreasing"]
+    assert d.findings[0].cause == "overfitting"
+
+
+def test_one_value_per_split_is_accepted_and_compared(tmp_path: Any) -> None:
+    path = tmp_path / "posted.json"
+    path.write_text('{"curves": {"train": {"loss": [0.11]}, "val": {"loss": [12.7]}}}')
+    out = run_cli("explain", str(path), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    d = lossexpert.diagnose(path)
+    assert [p.id for p in d.problems] == ["val_loss_not_decreasing"]
+    # 100x the train loss and worse than guessing: a val set prepared differently.
+    assert set(_causes(d)[:2]) == {"distribution_shift", "overfitting"}
+    # Close values per split: nothing to report, and too little to call it healthy.
+    calm = lossexpert.diagnose(_run(train=[0.34], val=[0.36], test=[0.35]))
+    assert not calm.problems and not calm.healthy and not calm.conclusive
+
+
+def test_a_negative_bce_loss_is_not_healthy() -> None:
+    falling_below_zero = [0.5 - 0.2 * i for i in range(20)]  # BCE on targets in 0..255
+    d = lossexpert.diagnose(
+        _run({"task": "classification", "loss": "bce"}, train=falling_below_zero)
+    )
+    assert not d.healthy
+    assert d.findings[0].cause == "loss_function"
+    assert any(e.symptom == "train.below_floor" for e in d.findings[0].evidence)
+
+
+def test_a_loss_stuck_at_ln_1000_is_the_uniform_output_of_1000_classes() -> None:
+    stuck = [6.9078 + 0.0005 * math.sin(i) for i in range(50)]
+    d = lossexpert.diagnose(_run(train=stuck))
+    at = next(s for s in d.symptoms if s.symptom == "train.at_chance")
+    assert at.values["classes"] == 1000
+    assert [p.id for p in d.problems] == ["train_loss_not_decreasing"]
+
+
+def test_a_climb_back_without_val_names_the_step_size_and_accumulating_gradients() -> None:
+    fall = decaying_curve(100, 2.3, 0.4)
+    climb = [0.4 + 0.015 * i for i in range(60)]
+    d = lossexpert.diagnose(_run(train=fall + climb))
+    assert [p.id for p in d.problems] == ["train_loss_not_decreasing"]
+    top3 = _causes(d)[:3]
+    assert "learning_rate_too_high" in top3 and "gradient_bug" in top3
+
+
+def test_a_loss_of_exactly_zero_on_most_points_is_degenerate() -> None:
+    losses = [0.85 * math.exp(-i / 20) for i in range(96)] + [0.0] * 204
+    d = lossexpert.diagnose(_run(train=losses))
+    assert not d.healthy
+    assert {"feature_selection", "loss_function"} <= set(_causes(d)[:3])
+
+
+def test_mse_on_one_hot_targets_starts_far_below_ln_c() -> None:
+    # A classifier trained with MSE on one-hot targets, the loss computed by a function:
+    # the first loss ~1/C = 0.1, nowhere near ln 10.
+    mse = [0.09 * math.exp(-i / 80) + 0.01 for i in range(200)]
+    d = lossexpert.diagnose(_run({"task": "classification", "num_classes": 10}, train=mse))
+    assert d.findings and d.findings[0].cause == "loss_function"
+
+
+def test_summaries_speak_only_of_recorded_splits() -> None:
+    d = lossexpert.diagnose(_run(train=decaying_curve(200)))
+    assert d.healthy
+    assert "val loss follows" not in d.summary and "test loss agrees" not in d.summary
+    both = lossexpert.diagnose(
+        _run(train=decaying_curve(200), val=decaying_curve(20, 2.3, 0.1))
+    )
+    assert "val loss follows" in both.summary and "test" not in both.summary
