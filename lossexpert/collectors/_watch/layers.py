@@ -46,18 +46,19 @@ from lossexpert.collectors._watch.introspect import local
 from lossexpert.runformat import SERIES_FIELDS
 
 COL = {name: i for i, name in enumerate(SERIES_FIELDS)}
-# Additive quantities (sums over elements): summed over shards by one all-reduce.
-RAW = ("grad_sq", "grad_l1", "grad_nonzero", "before_sq", "weight_sq", "delta_sq")
+# Additive quantities (sums over elements): summed over shards by one all-reduce. The order
+# is the order the sampled step computes them in: before the step (gradient norm, weight
+# norm, subset |g| sum, subset non-zero count), after it (weight norm, subset update norm).
+RAW = ("grad_sq", "before_sq", "grad_l1", "grad_nonzero", "weight_sq", "delta_sq")
 RAW_COL = {name: i for i, name in enumerate(RAW)}
+RAW_POWER = (2, 2, 1, 1, 2, 2)  # norms are squared; sums and counts are already sums
+RAW_SCALED = ("grad_l1", "grad_nonzero", "delta_sq")  # subset sums: times n / k
 ACTIVATION_FIELDS = ("dead_fraction", "saturated_fraction")
+LAYER_FIELDS = tuple(f for f in SERIES_FIELDS if f not in ACTIVATION_FIELDS)
 UPDATE_SAMPLE = 4096
 SEED = 0x1055E  # fixed: the same subset in every run of the same model
 
 Reduce = Callable[[torch.Tensor], torch.Tensor]
-
-
-def _norms(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...], order: float) -> torch.Tensor:
-    return torch.stack(torch._foreach_norm(tensors, order, dtype=torch.float32)).double()
 
 
 class LayerStats:
@@ -82,7 +83,6 @@ class LayerStats:
         self.rows = torch.full(
             (self.transfer_every, n, len(SERIES_FIELDS)), math.nan, device=device
         )
-        self.raw = torch.zeros((n, len(RAW)), dtype=torch.float64, device=device)
         self.steps: list[int] = []
         self.lrs: list[float | None] = []
         self._numel = torch.tensor(
@@ -100,8 +100,15 @@ class LayerStats:
                 idx = torch.randint(0, size, (k,), generator=generator)
             self._index.append(idx.to(local(w).device))
             scale.append(size / idx.numel() if idx.numel() else 0.0)
-        self._scale = torch.tensor(scale, dtype=torch.float64, device=device)
+        mult = torch.ones((n, len(RAW)), dtype=torch.float64)
+        for name in RAW_SCALED:
+            mult[:, RAW_COL[name]] = torch.tensor(scale, dtype=torch.float64)
+        self._mult = mult.to(device)
+        self._power = torch.tensor(RAW_POWER, dtype=torch.float64, device=device)
+        self._layer_cols = torch.tensor([COL[f] for f in LAYER_FIELDS], device=device)
+        self._activation_cols = torch.tensor([COL[f] for f in ACTIVATION_FIELDS], device=device)
         self._empty = torch.zeros(0, device=device)
+        self._pre = torch.zeros(0, device=device)
         self._before: list[torch.Tensor] = []
 
     @property
@@ -109,22 +116,25 @@ class LayerStats:
         return len(self.steps)
 
     def before_step(self) -> None:
-        """Gradient statistics, ``||w||`` and the subset's values, before the optimizer step."""
+        """Gradient statistics, ``||w||`` and the subset's values, before the optimizer step.
+
+        Few, batched kernels: a sampled step is where the collector's time goes, and on a
+        small model each launch costs about as much as the arithmetic."""
         with torch.no_grad():
             grads = [
                 local(w.grad).detach() if w.grad is not None else self._empty
                 for w in self.weights
             ]
             ws = [local(w).detach() for w in self.weights]
-            raw = self.raw
-            raw[:, RAW_COL["grad_sq"]] = _norms(grads, 2) ** 2
             parts = [
                 torch.take(g, i) if g.numel() else self._empty
                 for g, i in zip(grads, self._index, strict=True)
             ]
-            raw[:, RAW_COL["grad_l1"]] = _norms(parts, 1) * self._scale
-            raw[:, RAW_COL["grad_nonzero"]] = _norms(parts, 0) * self._scale
-            raw[:, RAW_COL["before_sq"]] = _norms(ws, 2) ** 2
+            f32 = torch.float32
+            norms = torch._foreach_norm(grads + ws, 2, dtype=f32)
+            norms += torch._foreach_norm(parts, 1, dtype=f32)
+            norms += torch._foreach_norm(parts, 0, dtype=f32)
+            self._pre = torch.stack(norms)  # grad_sq, before_sq, grad_l1, grad_nonzero (roots)
             self._before = [torch.take(w, i) for w, i in zip(ws, self._index, strict=True)]
 
     def after_step(self, step: int, lr: float | None, activations: torch.Tensor | None) -> bool:
@@ -133,26 +143,31 @@ class LayerStats:
             return False
         with torch.no_grad():
             ws = [local(w).detach() for w in self.weights]
-            raw = self.raw
-            raw[:, RAW_COL["weight_sq"]] = _norms(ws, 2) ** 2
             after = [torch.take(w, i) for w, i in zip(ws, self._index, strict=True)]
             delta = torch._foreach_sub(after, self._before)
-            raw[:, RAW_COL["delta_sq"]] = _norms(delta, 2) ** 2 * self._scale
             self._before = []
+            f32 = torch.float32
+            post = torch.stack(
+                torch._foreach_norm(ws, 2, dtype=f32) + torch._foreach_norm(delta, 2, dtype=f32)
+            )
+            n = len(self.weights)
+            # [layers, RAW]: norms squared, subset sums scaled by n/k: additive over shards.
+            raw = torch.cat([self._pre, post]).double().view(len(RAW), n).T
+            raw = raw.pow(self._power) * self._mult
             if self.reduce is not None:
                 raw = self.reduce(raw)  # the one collective of a sampled step
-            numel = self._numel
+            c = RAW_COL
+            values = {
+                "grad_norm": raw[:, c["grad_sq"]].sqrt(),
+                "grad_abs_mean": raw[:, c["grad_l1"]] / self._numel,
+                "grad_zero_fraction": 1 - raw[:, c["grad_nonzero"]] / self._numel,
+                "weight_norm": raw[:, c["weight_sq"]].sqrt(),
+                "update_ratio": (raw[:, c["delta_sq"]] / raw[:, c["before_sq"]]).sqrt(),
+            }
             row = self.rows[len(self.steps)]
-            row[:, COL["grad_norm"]] = raw[:, RAW_COL["grad_sq"]].sqrt()
-            row[:, COL["grad_abs_mean"]] = raw[:, RAW_COL["grad_l1"]] / numel
-            row[:, COL["grad_zero_fraction"]] = 1 - raw[:, RAW_COL["grad_nonzero"]] / numel
-            row[:, COL["weight_norm"]] = raw[:, RAW_COL["weight_sq"]].sqrt()
-            row[:, COL["update_ratio"]] = (
-                raw[:, RAW_COL["delta_sq"]].sqrt() / raw[:, RAW_COL["before_sq"]].sqrt()
-            )
+            row[:, self._layer_cols] = torch.stack([values[k] for k in LAYER_FIELDS], 1).float()
             if activations is not None:
-                first = COL[ACTIVATION_FIELDS[0]]
-                row[:, first : first + len(ACTIVATION_FIELDS)] = activations
+                row[:, self._activation_cols] = activations
         self.steps.append(step)
         self.lrs.append(lr)
         return len(self.steps) >= self.transfer_every
