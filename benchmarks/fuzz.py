@@ -573,6 +573,54 @@ def fuzz(
     return report
 
 
+def write_big_run(path: Path, points: int) -> int:
+    """A run of 3 splits x ``points`` (step and loss columns), streamed to ``path``."""
+    chunk = 1_000_000
+    with path.open("w") as f:
+        f.write('{"format":"lossexpert.run/1","run":{"name":"big"},')
+        f.write('"config":{"task":"classification","num_classes":10},"curves":{')
+        for j, split in enumerate(("train", "val", "test")):
+            f.write(("," if j else "") + f'"{split}":{{"step":[')
+            for a in range(0, points, chunk):
+                f.write(("," if a else "") + ",".join(map(str, range(a, min(points, a + chunk)))))
+            f.write('],"loss":[')
+            for a in range(0, points, chunk):
+                values = (
+                    f"{2.3 * math.exp(-3 * i / points) + 0.1 + 0.01 * ((i * 7919) % 13):.6f}"
+                    for i in range(a, min(points, a + chunk))
+                )
+                f.write(("," if a else "") + ",".join(values))
+            f.write("]}")
+        f.write("}}\n")
+    return path.stat().st_size
+
+
+def big_run(points: int) -> dict[str, Any]:
+    """Time and peak memory of a cold ``lossexpert explain`` of a huge run (a subprocess)."""
+    with tempfile.TemporaryDirectory(prefix="lossexpert-big-") as folder:
+        path = Path(folder) / "big.json"
+        size = write_big_run(path, points)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        start = time.perf_counter()
+        out = _cli(["explain", str(path), "--format", "json"], timeout=600)
+        took = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if out is None:
+        return {"points_per_split": points, "error": "timeout"}
+    size_mb = size / 2**20
+    peak_mb = max(peak, before) / 1024
+    return {
+        "points_per_split": points,
+        "file_mb": round(size_mb, 1),
+        "exit": out.returncode,
+        "seconds": round(took, 1),
+        "peak_rss_mb": round(peak_mb),
+        "budget_mb": round(3 * size_mb + 200),
+        "within_budget": peak_mb <= 3 * size_mb + 200,
+        "warnings": out.stderr.count("down-sampled"),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--library", type=int, default=10_000, help="in-process mutants")
@@ -580,7 +628,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--render-every", type=int, default=10, help="render 1 in N (0: none)")
     parser.add_argument("--json", type=Path, help="write the counts here")
+    parser.add_argument(
+        "--big-run",
+        type=int,
+        metavar="POINTS",
+        help="instead: time and peak RSS of explaining a run of 3 splits x POINTS",
+    )
     args = parser.parse_args()
+    if args.big_run:
+        result = big_run(args.big_run)
+        print(json.dumps(result, indent=2))
+        return 0 if result.get("exit") == 0 and result.get("within_budget") else 1
     report = fuzz(
         library=args.library,
         cli=args.cli,

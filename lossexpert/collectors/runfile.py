@@ -82,8 +82,10 @@ def parse_json_text(text: str, source: str) -> Any:
 
 
 #: Files from this size on are parsed column-wise (long number arrays straight into numpy),
-#: so that a run of millions of points never exists as millions of Python floats.
-COLUMN_PARSE_BYTES = 32 << 20
+#: so that a run of millions of points never exists as millions of Python floats. Below it a
+#: number costs ~64 bytes as Python objects (parsed, then validated) for at least 2 bytes of
+#: file ("0,"): 2 MiB of file stay under 70 MB, inside the 3x + 200 MB memory budget.
+COLUMN_PARSE_BYTES = 2 << 20
 
 
 def _kind(mode: int) -> str | None:
@@ -203,6 +205,10 @@ COLUMN_MIN_BYTES = 1 << 16
 #: features reduce a curve to 200 bin medians and the plots to 300 bins, so a million points
 #: per curve keeps every statistic at the resolution it is computed with, at ~32 MB a column.
 MAX_CURVE_POINTS = 1_000_000
+#: All the down-sampled columns together keep at most this many values: as Python objects
+#: (~64 bytes each, parsed then validated) that is ~100 MB whatever the file holds, so that
+#: peak memory stays within 3x the file + 200 MB. Three splits of step + loss keep 250k each.
+POINT_BUDGET = 1_500_000
 #: A column is parsed in pieces of about this many bytes: its Python floats never exist all
 #: at once (4 MB of text is ~400k numbers, ~13 MB of objects), only its float64 array.
 _PIECE_BYTES = 4 << 20
@@ -358,6 +364,13 @@ def _down_sample(
             if isinstance(layer, dict):
                 slots = [(layer, k) for k in ("step", *SERIES_FIELDS)]
                 groups.append((f"layers.{i}", layer, slots, "grad_norm"))
+    long_columns = sum(
+        1
+        for _, _, slots, _ in groups
+        for owner, k in slots
+        if isinstance(v := owner.get(k), str) and v in columns
+    )
+    cap = min(MAX_CURVE_POINTS, max(10_000, POINT_BUDGET // max(1, long_columns)))
     for where, _, slots, lead in groups:
         cols = [
             columns[v] for owner, k in slots if isinstance(v := owner.get(k), str) and v in columns
@@ -366,14 +379,14 @@ def _down_sample(
         if not cols or len(lengths) != 1:
             continue  # nothing long here, or misaligned: validation names the field
         n = lengths.pop()
-        if n <= MAX_CURVE_POINTS:
+        if n <= cap:
             continue
         owner_lead = next((o for o, k in slots if k == lead), None)
         lead_key = owner_lead.get(lead) if owner_lead is not None else None
         lead_column = (
             columns[lead_key] if isinstance(lead_key, str) and lead_key in columns else None
         )
-        stride = -(-n // MAX_CURVE_POINTS)
+        stride = -(-n // cap)
         keep = np.zeros(n, dtype=bool)
         keep[::stride] = True
         keep[n - 1] = True
