@@ -28,7 +28,14 @@ def watch(model: Any, optimizer: Any, path: str | Path, **options: Any) -> Watch
     steps, default 50), ``dense_steps``/``dense_every`` (denser sampling early: every 10 of
     the first 200), ``transfer_every`` (samples per device->host copy), ``data_batches``
     (batches used for input/label statistics), ``average_across_ranks`` (all-reduce logged
-    loss tensors under DDP), ``scaler`` (a GradScaler, to count AMP-skipped steps).
+    loss tensors under DDP), ``scaler`` (a GradScaler, to count AMP-skipped steps),
+    ``update_sample`` (elements per layer read before and after a sampled step for the update
+    ratio, default 4096: no copy of the weights).
+
+    Without a loss module (a functional loss), ``loader=`` still gives label statistics: the
+    batches the loop pulls from it are looked at, never pulled by the collector; or pass
+    ``run.log("train", loss, target=y)``. ``run.doctor()`` runs ``lossexpert.doctor`` on the
+    watched objects (needs ``criterion=`` and ``loader=``).
     """
     from lossexpert.collectors.torch_watch import Watch
 
