@@ -86,6 +86,7 @@ def train_signatures(
     _noiseless(run, series, s, out)
     _falling_fast(s, th, out)
     _memorization(run, s, th, out)
+    _stopped_short(run, series, s, out)
     if not out.has("train.saw_tooth"):
         _saw_tooth_unknown_period(run, finite, th, out)
 
@@ -269,6 +270,32 @@ def _falling_fast(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
         )
 
 
+def _stopped_short(run: Run, series: F.Series, s: F.CurveSummary, out: Findings) -> None:
+    """Training ended within its first pass over the data, or at under half of the epochs or
+    steps it was configured for: whatever else is wrong, it did not run long enough to tell."""
+    cfg = run.config
+    done: float | None = None
+    if series.epochs is not None:
+        e = series.epochs[np.isfinite(series.epochs)]
+        done = float(e[-1]) if e.size else None
+    if done is None and cfg.steps_per_epoch:
+        done = s.last_step / cfg.steps_per_epoch
+    planned = float(cfg.epochs) if cfg.epochs else None
+    short = done is not None and (done < 1.0 or (planned is not None and done < 0.5 * planned))
+    if not short and cfg.max_steps:
+        short = s.last_step < 0.5 * cfg.max_steps
+        done = None
+    if short:
+        out.add(
+            "train.stopped_short",
+            "curves",
+            0.9,
+            epochs_done=round(done, 3) if done is not None else "?",
+            epochs_planned=planned if planned is not None else "?",
+            steps=s.last_step,
+        )
+
+
 def _memorization(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     """A train loss near zero with nothing held out: on a small set that is memorisation
     until a val split says otherwise. Not a problem by itself: a note and a question."""
@@ -313,12 +340,30 @@ def val_signatures(
     tr: F.CurveSummary | None,
     va: F.CurveSummary | None,
     scale: float | None,
+    chance: float | None,
     th: Thresholds,
     out: Findings,
 ) -> None:
     if tr is None or va is None:
         return
     _val_diverging_from_train(tr, va, out)
+    if (
+        chance is not None
+        and va.n >= 3
+        and va.late_level > th.val_worse_than_chance * chance
+        and tr.final < chance
+    ):
+        # What the model learned on the training set makes it worse than guessing on
+        # held-out data: nothing it learned transfers (inputs without information about
+        # the labels, or labels without relation to the inputs).
+        out.add(
+            "val.worse_than_chance",
+            "curves",
+            0.8,
+            val=va.late_level,
+            chance=chance,
+            train=tr.final,
+        )
     if va.final > 0 and tr.final > 0:
         ratio = va.final / tr.final
         if ratio <= th.val_below_train:
@@ -477,6 +522,25 @@ def normal_state(run: Run, th: Thresholds, out: Findings) -> None:
 def config_signatures(run: Run, out: Findings) -> None:
     _one_hot_regression(run, out)
     _transformer_no_warmup(run, out)
+    _can_memorize(run, out)
+
+
+def _can_memorize(run: Run, out: Findings) -> None:
+    """At least two parameters per training sample: a network of this size can fit any
+    labelling of its training set (Zhang et al. 2017: 2n + d weights suffice for n samples),
+    so failing to fit it is not a lack of capacity."""
+    cfg = run.config
+    stats = run.data.get("train")
+    n_train = cfg.split_sizes.get("train") or (stats.n_samples if stats is not None else None)
+    params = cfg.model.parameters if cfg.model is not None else None
+    if params and n_train and params >= 2 * n_train:
+        out.add(
+            "config.can_memorize",
+            "config",
+            0.7,
+            parameters=params,
+            samples=n_train,
+        )
 
 
 def _one_hot_regression(run: Run, out: Findings) -> None:

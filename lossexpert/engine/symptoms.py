@@ -72,7 +72,7 @@ def extract(run: Run, th: Thresholds) -> Findings:
             out.missing.append(f"curves.{split}")
     if train is not None:
         _train_symptoms(run, series["train"], tr, chance, th, out)
-    _val_test_symptoms(summaries, ref, th, out)
+    _val_test_symptoms(summaries, ref, chance, th, out)
     _config_symptoms(run, th, out)
     config_signatures(run, out)
     if run.layers:
@@ -290,7 +290,11 @@ def _shape_symptoms(
 
 
 def _val_test_symptoms(
-    summaries: Mapping[str, F.CurveSummary | None], ref: float | None, th: Thresholds, out: Findings
+    summaries: Mapping[str, F.CurveSummary | None],
+    ref: float | None,
+    chance: float | None,
+    th: Thresholds,
+    out: Findings,
 ) -> None:
     tr, va, te = summaries.get("train"), summaries.get("val"), summaries.get("test")
     scale = ref if ref is not None and ref > 0 else None
@@ -344,7 +348,7 @@ def _val_test_symptoms(
             out.add(
                 "val.still_falling", "curves", 0.8, drop_pct=100 * (1 - math.exp(va.late_log_slope))
             )
-        val_signatures(tr, va, scale, th, out)
+        val_signatures(tr, va, scale, chance, th, out)
     if te is not None and va is not None and va.final > 0:
         ratio = te.final / va.final
         excess = te.final - va.final

@@ -151,6 +151,11 @@ class Thresholds(BaseModel):
         description="val loss under this fraction of the train loss: regularisation active "
         "only in training (dropout, augmentation), or val data leaking from train",
     )
+    val_worse_than_chance: float = Field(
+        1.05,
+        description="val loss (last fifth) above this multiple of ln C while train is below "
+        "it: worse than guessing, what was learned does not transfer",
+    )
     val_extreme_ratio: float = Field(
         10.0,
         description="val loss this multiple of the train loss: beyond over-fitting's drift "

@@ -57,5 +57,15 @@ CAUSE = CauseUnit(
                 "inputs to learn from (uninformative features, or inputs and labels misaligned)."
             ),
         ),
+        RuleUnit(
+            id="FEAT-VAL-WORSE-THAN-CHANCE",
+            when=("val.worse_than_chance",),
+            cf=0.5,
+            priority=600,
+            description=(
+                "The train loss falls while the val loss ends worse than guessing: the model "
+                "memorises the training set because the inputs carry nothing it can generalise."
+            ),
+        ),
     ),
 )

@@ -86,5 +86,15 @@ CAUSE = CauseUnit(
                 "more training will not help (contrary evidence)."
             ),
         ),
+        RuleUnit(
+            id="INS-STOPPED-SHORT",
+            when=("train.stopped_short",),
+            cf=0.65,
+            priority=690,
+            description=(
+                "Training ended within its first pass over the data or at under half of its "
+                "plan: it did not run long enough for the loss to fall."
+            ),
+        ),
     ),
 )

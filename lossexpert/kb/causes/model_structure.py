@@ -64,5 +64,16 @@ CAUSE = CauseUnit(
                 "gradients can learn (contrary evidence)."
             ),
         ),
+        RuleUnit(
+            id="MS-CONTRA-CAN-MEMORIZE",
+            when=("config.can_memorize",),
+            unless=("config.bottleneck",),
+            cf=-0.4,
+            priority=400,
+            description=(
+                "The model has at least two parameters per training sample: too little "
+                "capacity is not why it cannot fit the training set."
+            ),
+        ),
     ),
 )

@@ -56,5 +56,27 @@ CAUSE = CauseUnit(
                 "than from shuffled ones: the labels are mostly noise."
             ),
         ),
+        RuleUnit(
+            id="NOISE-VAL-WORSE-THAN-CHANCE",
+            when=("val.worse_than_chance",),
+            cf=0.35,
+            priority=590,
+            description=(
+                "The val loss ends worse than guessing while the train loss falls: labels with "
+                "little relation to the inputs are memorised, not learned."
+            ),
+        ),
+        RuleUnit(
+            id="NOISE-CANNOT-FIT-WITH-CAPACITY",
+            when=("train.high_final", "config.can_memorize"),
+            unless=("train.at_chance", "train.still_falling"),
+            cf=0.45,
+            priority=560,
+            description=(
+                "A model big enough to memorise its training set levels off far above a fit "
+                "while the optimisation is not at fault: part of the labels contradict each "
+                "other (label noise sets a floor on the loss)."
+            ),
+        ),
     ),
 )
