@@ -221,12 +221,13 @@ def _progress_symptoms(
         )
     level = _level_vs_chance(run, s, chance)
     sparse = s.n < th.min_points  # a few posted points falling is early training, no verdict
-    if -s.late_log_slope > th.still_falling_log_drop and level > th.unfinished_level and not sparse:
+    falling = -s.late_log_slope > th.unfinished_log_drop
+    if falling and level > th.unfinished_level and not sparse:
         # Still falling at a level far from a fit: the run stopped before it converged.
         out.add(
             "train.unfinished",
             "curves",
-            grade(-s.late_log_slope, th.still_falling_log_drop, 0.5),
+            grade(-s.late_log_slope, th.unfinished_log_drop, 0.7),
             drop_pct=100 * (1 - math.exp(s.late_log_slope)),
             final=s.final,
             level_pct=100 * level,
@@ -384,7 +385,8 @@ def _stopped_at_minimum(
     """Training ended a few evaluations after the val minimum, on a curve long enough that
     those few are a small part of it: early stopping did its job (keep the best checkpoint),
     not over-fitting left to run."""
-    if va.n < 8 or va.points_after_min > 3 or va.points_after_min > 0.25 * va.n:
+    # Patience is a few evaluations; a curve of 8+ points keeps them a minority of it.
+    if va.n < 8 or va.points_after_min > 3:
         return False
     last = max(s.last_step for s in summaries.values() if s is not None)
     return va.last_step >= 0.9 * last

@@ -36,6 +36,12 @@ class Thresholds(BaseModel):
         description="a train loss still falling (still_falling_log_drop) at above this "
         "fraction of the chance level (or of its start): stopped before it converged",
     )
+    unfinished_log_drop: float = Field(
+        0.223,
+        description="... falling by more than this in ln(loss) (a fifth) across the last third: "
+        "a run near the end of its budget that converges loses less than that per third; "
+        "healthy runs of the suite fell 11-18 %, set with the suite in view",
+    )
     high_final_vs_start: float = Field(
         0.5, description="without a chance level: final above this fraction of the start (tuned)"
     )
