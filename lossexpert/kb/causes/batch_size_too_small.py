@@ -60,5 +60,28 @@ CAUSE = CauseUnit(
             priority=520,
             description="Tiny batches and a loss that bounces around its level: gradient noise.",
         ),
+        RuleUnit(
+            id="BS-BURSTS-AT-TYPICAL-LR",
+            when=("layers.update_burst", "config.lr_typical"),
+            unless=("layers.grad_huge", "data.unnormalized"),
+            cf=0.45,
+            priority=530,
+            description=(
+                "Steps far too large at a learning rate in the usual range: the gradient of "
+                "a few samples is noisy, and the noise of SGD scales as lr / batch size "
+                "(Smith & Le 2018); a tiny batch makes a usual rate too large."
+            ),
+        ),
+        RuleUnit(
+            id="BS-JUMPY-AT-TYPICAL-LR",
+            when=("train.flat_jumpy", "config.lr_typical"),
+            unless=("data.unnormalized",),
+            cf=0.3,
+            priority=520,
+            description=(
+                "A loss that bounces around at a learning rate in the usual range: gradient "
+                "noise from small batches (noise scale lr / batch size)."
+            ),
+        ),
     ),
 )

@@ -182,5 +182,13 @@ CAUSE = CauseUnit(
                 "far too large for that layer (healthy is about 1e-3 per step)."
             ),
         ),
+        RuleUnit(
+            id="LRH-CONTRA-TYPICAL-RATE",
+            when=("config.lr_typical",),
+            unless=("train.nonfinite",),
+            cf=-0.2,
+            priority=400,
+            description="The learning rate is in the usual range for its optimizer.",
+        ),
     ),
 )
