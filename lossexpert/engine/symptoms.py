@@ -205,6 +205,12 @@ def _progress_symptoms(
         floor = math.log(1.0 + (c - 1) / math.e)
         if c >= 3 and abs(s.final - floor) <= th.softmax_floor_tol * floor and plateaued:
             out.add("train.softmax_floor", "curves", 0.8, final=s.final, floor=floor, classes=c)
+        elif c >= 3 and s.minimum >= 0.99 * floor and s.final <= th.bounded_floor_above * floor:
+            # Approaching that floor from above and never crossing it: outputs squashed into
+            # [0, 1] (softmax, sigmoid) before a loss that expects logits.
+            out.add(
+                "train.near_bounded_floor", "curves", 0.7, final=s.final, floor=floor, classes=c
+            )
     elif (
         s.start > 0
         and s.final / s.start > th.high_final_vs_start

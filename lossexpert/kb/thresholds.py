@@ -64,6 +64,12 @@ class Thresholds(BaseModel):
         description="final loss within this fraction of ln(1+(C-1)/e): softmax fed to "
         "cross-entropy (FIELD-NOTES: the floor is ~1.46 for 10 classes)",
     )
+    bounded_floor_above: float = Field(
+        1.15,
+        description="final train loss within this multiple of ln(1+(C-1)/e), and never below "
+        "it: converging on the floor of [0, 1]-bounded logits (the curve nears it "
+        "asymptotically, so the end of a run sits a few percent above it)",
+    )
     plateau_log_slope: float = Field(
         0.06, description="|change of ln(loss)| over the last third below this: a plateau"
     )

@@ -96,5 +96,15 @@ CAUSE = CauseUnit(
             priority=650,
             description="Many outputs fed to the loss are exactly 0: a ReLU on the logits.",
         ),
+        RuleUnit(
+            id="ACT-NEAR-BOUNDED-FLOOR",
+            when=("train.near_bounded_floor",),
+            cf=0.45,
+            priority=690,
+            description=(
+                "The loss closes in on ln(1+(C-1)/e) and never crosses it: an output "
+                "activation (sigmoid, clipped ReLU) squashes the logits into [0, 1]."
+            ),
+        ),
     ),
 )

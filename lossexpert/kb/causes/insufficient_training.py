@@ -96,5 +96,12 @@ CAUSE = CauseUnit(
                 "plan: it did not run long enough for the loss to fall."
             ),
         ),
+        RuleUnit(
+            id="INS-CONTRA-AT-FLOOR",
+            when=("train.near_bounded_floor",),
+            cf=-0.4,
+            priority=400,
+            description="The loss is closing in on a floor it cannot cross: more steps won't help.",
+        ),
     ),
 )

@@ -136,5 +136,15 @@ CAUSE = CauseUnit(
                 "applies its own softmax."
             ),
         ),
+        RuleUnit(
+            id="LOSS-NEAR-BOUNDED-FLOOR",
+            when=("train.near_bounded_floor",),
+            cf=0.45,
+            priority=690,
+            description=(
+                "The loss closes in on ln(1+(C-1)/e) and never crosses it: probabilities "
+                "(softmax) fed to a loss that applies log-softmax itself."
+            ),
+        ),
     ),
 )
