@@ -134,6 +134,24 @@ def _start_below_chance(s: F.CurveSummary, chance: float, th: Thresholds, out: F
         )
 
 
+def chance_from_first_loss(run: Run, s: F.CurveSummary | None, out: Findings) -> float | None:
+    """With nothing said about the task: a curve logged from the first update whose first
+    value is ln C for a small common class count (within 3 %) is a cross-entropy at init
+    ("check the loss at init is ln C", Karpathy's recipe): take ln C as its chance level."""
+    cfg = run.config
+    if s is None or s.n < 5 or cfg.task is not None or cfg.loss is not None:
+        return None
+    if s.first_step > 1 or s.first <= 0:
+        return None
+    for c in COMMON_CLASS_COUNTS[:9]:  # 2..10: wider counts are not told apart at init
+        level = math.log(c)
+        if abs(s.first - level) <= 0.03 * level:
+            out.context["classes_from_first_loss"] = c
+            out.missing.append("config.num_classes.inferred")
+            return level
+    return None
+
+
 def _uniform_output(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     """Without a class count: a flat loss at exactly ln C for a common C is a model that
     outputs the uniform distribution (6.908 = ln 1000 for ImageNet)."""

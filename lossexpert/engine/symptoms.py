@@ -30,6 +30,7 @@ from lossexpert.engine.facts import (
 )
 from lossexpert.engine.facts import norm_name as _norm
 from lossexpert.engine.signatures import (
+    chance_from_first_loss,
     config_signatures,
     layer_signatures,
     normal_state,
@@ -55,13 +56,15 @@ __all__ = [
 def extract(run: Run, th: Thresholds) -> Findings:
     out = Findings()
     chance = chance_level(run)
-    if chance is not None:
-        out.context["chance"] = round(chance, 4)
-        out.events.append(Event("chance_level", None, None, round(chance, 4)))
     series = {split: F.to_series(curve) for split, curve in run.curves.items()}
     summaries: dict[str, F.CurveSummary | None] = {
         split: F.summarize(s) for split, s in series.items()
     }
+    if chance is None:
+        chance = chance_from_first_loss(run, summaries.get("train"), out)
+    if chance is not None:
+        out.context["chance"] = round(chance, 4)
+        out.events.append(Event("chance_level", None, None, round(chance, 4)))
     train = run.curves.get("train")
     tr = summaries.get("train")
     ref = chance if chance is not None else (tr.start if tr is not None else None)
