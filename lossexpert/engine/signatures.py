@@ -425,6 +425,29 @@ def layer_signatures(layers: list[LayerStats], th: Thresholds, out: Findings) ->
     _dead_from_start(layers, th, out)
     _grad_linear_growth(layers, th, out)
     _update_burst(layers, th, out)
+    _update_high_early(layers, th, out)
+
+
+def _update_high_early(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:
+    """The first sampled updates were large (above update_ratio_high) in most layers, even if
+    later ones are small: what a too-large step does before it kills or saturates the units
+    (after which nothing moves and the median looks low)."""
+    early = [
+        F.finite_median(L.update_ratio[:3])
+        for L in layers
+        if L.update_ratio and len(L.update_ratio) >= 3
+    ]
+    known = [u for u in early if u is not None]
+    if known and float(np.median(known)) > th.update_ratio_high and not out.has(
+        "layers.update_high"
+    ):
+        out.add(
+            "layers.update_high_early",
+            "layers",
+            grade(math.log10(float(np.median(known)) / th.update_ratio_high), 0.0, 1.0),
+            ratio=float(np.median(known)),
+            limit=th.update_ratio_high,
+        )
 
 
 def _update_burst(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:

@@ -16,6 +16,7 @@ _STEP_TOO_LARGE = (
     "config.lr_high",
     "layers.update_high",
     "layers.update_burst",
+    "layers.update_high_early",
     "train.spike_then_stall",
 )
 

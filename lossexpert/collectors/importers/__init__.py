@@ -16,8 +16,8 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from lossexpert.collectors.importers import hf_state, mlflow_store, tables, tensorboard
-from lossexpert.collectors.importers import wandb as wandb_log
+# The readers are imported where they are used: a cold `lossexpert explain run.json` needs
+# none of them (the W&B, TensorBoard, MLflow and table readers cost ~40 ms to import).
 from lossexpert.collectors.importers._common import Imported, to_run
 from lossexpert.collectors.importers._mapping import Mapping_
 from lossexpert.collectors.runfile import (
@@ -46,6 +46,9 @@ def detect(path: Path) -> SourceKind:
     if not path.exists():
         raise RunNotFoundError(str(path), "", "no such file or directory")
     if path.is_dir():
+        from lossexpert.collectors.importers import hf_state, mlflow_store, tensorboard
+        from lossexpert.collectors.importers import wandb as wandb_log
+
         if tensorboard.find_event_files(path):
             return "tensorboard"
         if hf_state.find_state(path) is not None:
@@ -63,10 +66,13 @@ def detect(path: Path) -> SourceKind:
             "metrics.csv, MLflow run or W&B run found in this directory",
         )
     name = path.name.lower()
-    if tensorboard.is_event_file(path):
+    if "tfevents" in path.name:  # tensorboard.is_event_file, without importing the reader
         return "tensorboard"
-    if wandb_log.is_log_file(path):
-        return "wandb"
+    if name.endswith(".wandb"):
+        from lossexpert.collectors.importers import wandb as wandb_log
+
+        if wandb_log.is_log_file(path):
+            return "wandb"
     head = read_file_head(path, 65536)
     if name.endswith((".jsonl", ".ndjson")):
         return "run" if is_jsonl(path, head) and b'"header"' in head.split(b"\n", 1)[0] else "csv"
@@ -76,6 +82,8 @@ def detect(path: Path) -> SourceKind:
         first_line = head.decode("utf-8", "replace").lower().replace("\r", "\n").split("\n")[0]
         if name.endswith("metrics.csv") or (path.parent / "hparams.yaml").is_file():
             return "lightning"
+        from lossexpert.collectors.importers import wandb as wandb_log
+
         if wandb_log.is_export(next(csv.reader([first_line]), [])):
             return "wandb"
         if "step" in first_line or "split" in first_line:
@@ -99,6 +107,8 @@ def import_run(
     except ValueError as err:
         raise RunInputError(str(p), "--map", str(err)) from None
     if source == "mlflow" and run_id:
+        from lossexpert.collectors.importers import mlflow_store
+
         return _finish(mlflow_store.read_client(run_id, tracking_uri), rules, "mlflow")
     kind = source or detect(p)
     if kind not in SOURCES:
@@ -107,6 +117,9 @@ def import_run(
         )
     if kind == "run":
         return ImportedRun(read_run_file(p), "run")
+    from lossexpert.collectors.importers import hf_state, mlflow_store, tables, tensorboard
+    from lossexpert.collectors.importers import wandb as wandb_log
+
     readers: dict[str, Callable[[Path], Imported]] = {
         "tensorboard": tensorboard.read,
         "hf": hf_state.read,

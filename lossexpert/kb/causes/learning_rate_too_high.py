@@ -60,7 +60,9 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="LRH-CONTRA-UPDATES-LOW",
             when=("layers.update_low",),
-            unless=("layers.update_burst",),
+            # Dead or gradient-less layers do not move whatever the step size: their tiny
+            # updates say nothing about it.
+            unless=("layers.update_burst", "layers.update_high_early", "layers.no_gradient"),
             cf=-0.6,
             priority=400,
             description="The weights barely move: contrary evidence.",
@@ -189,6 +191,17 @@ CAUSE = CauseUnit(
             cf=-0.2,
             priority=400,
             description="The learning rate is in the usual range for its optimizer.",
+        ),
+        RuleUnit(
+            id="LRH-UPDATES-EARLY",
+            when=("layers.update_high_early",),
+            unless=("layers.grad_huge", "config.batch_tiny"),
+            cf=0.45,
+            priority=715,
+            description=(
+                "The first updates changed most layers by a large fraction of their weights "
+                "(healthy is about 1e-3 per step), before the later steps went quiet."
+            ),
         ),
     ),
 )
