@@ -119,9 +119,11 @@ def to_run(imported: Imported, mapping: Mapping_) -> dict[str, Any]:
             "",
             f"no loss curve found (scalars: {found}); name one with --map train=NAME",
         )
-    if not any(len(c["loss"]) >= 2 for c in curves.values()):
+    # One value per split still compares (train 0.11 against val 12.7); a single point in a
+    # single split does not.
+    if len(curves) < 2 and not any(len(c["loss"]) >= 2 for c in curves.values()):
         raise RunSchemaError(
-            imported.source, "", "every loss curve has a single point: nothing to diagnose"
+            imported.source, "", "a single loss curve with a single point: nothing to diagnose"
         )
     identity = {"framework": imported.framework, **imported.identity}
     identity.setdefault("name", Path(imported.source).name)
