@@ -682,7 +682,11 @@ def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> N
     scales = [
         (L.name, L.init_weight_std * math.sqrt(L.fan_in))
         for L in layers
-        if L.init_weight_std is not None and L.fan_in and math.isfinite(L.init_weight_std)
+        # A layer of fan-in 1 may hold a single weight, whose std is 0 by arithmetic.
+        if L.init_weight_std is not None
+        and L.fan_in is not None
+        and L.fan_in >= 2
+        and math.isfinite(L.init_weight_std)
     ]
     if not scales:
         out.missing.append("layers.init")
