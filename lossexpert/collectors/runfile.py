@@ -370,6 +370,8 @@ def _down_sample(
         for owner, k in slots
         if isinstance(v := owner.get(k), str) and v in columns
     )
+    # Never fewer than 10k points a curve: 50 per feature bin (200 bins), so bin medians
+    # stay medians of many points even when a run has hundreds of long columns.
     cap = min(MAX_CURVE_POINTS, max(10_000, POINT_BUDGET // max(1, long_columns)))
     for where, _, slots, lead in groups:
         cols = [

@@ -139,6 +139,15 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
         ),
     ),
     CausalLink(
+        "activation_function",
+        "dead_relu",
+        via=("config.relu_output",),
+        description=(
+            "A ReLU on the output layer: once its inputs go negative, the output and its "
+            "gradient are zero and the dead units are the outputs themselves."
+        ),
+    ),
+    CausalLink(
         "data_not_shuffled",
         "dead_relu",
         via=("data.ordered_batches", "train.saw_tooth"),
