@@ -103,5 +103,15 @@ CAUSE = CauseUnit(
             priority=400,
             description="The loss is closing in on a floor it cannot cross: more steps won't help.",
         ),
+        RuleUnit(
+            id="INS-CONTRA-VAL-WORSE-THAN-CHANCE",
+            when=("val.worse_than_chance",),
+            cf=-0.6,
+            priority=400,
+            description=(
+                "The val loss is already worse than guessing: more steps would memorise the "
+                "training set further, not learn anything that holds."
+            ),
+        ),
     ),
 )
