@@ -87,8 +87,6 @@ def train_signatures(
     _falling_fast(s, th, out)
     _memorization(run, s, th, out)
     _stopped_short(run, series, s, out)
-    if not out.has("train.saw_tooth"):
-        _saw_tooth_unknown_period(run, finite, th, out)
 
 
 def _below_floor(run: Run, s: F.CurveSummary, out: Findings) -> None:
@@ -329,31 +327,6 @@ def _memorization(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) ->
     if small and 0 <= s.final <= th.memorized_vs_start * s.start:
         out.missing.append("curves.val.memorization")
         out.context["memorized_final"] = s.final
-
-
-def _saw_tooth_unknown_period(
-    run: Run, finite: F.FloatArray, th: Thresholds, out: Findings
-) -> None:
-    """Unshuffled data repeats the same batch order every epoch, so the loss repeats a
-    pattern with the epoch's length. When the epoch length is not recorded, look for the
-    period: the strongest autocorrelation peak of the detrended loss, then the epoch-phase R²
-    at that period. Searching many periods finds one by luck more often, so the bar is
-    higher than for a known period."""
-    if run.config.steps_per_epoch or finite.size < 30:
-        return
-    period = F.dominant_period(finite)
-    if period is None:
-        return
-    r2 = F.epoch_phase_r2(finite, period, min_epochs=2)
-    if r2 is not None and r2[0] - r2[1] > th.saw_tooth_r2_searched:
-        out.add(
-            "train.saw_tooth",
-            "curves",
-            grade(r2[0] - r2[1], th.saw_tooth_r2_searched, 0.6),
-            r2=r2[0],
-            chance_r2=r2[1],
-            period=period,
-        )
 
 
 def val_signatures(
