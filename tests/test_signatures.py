@@ -104,3 +104,13 @@ def test_summaries_speak_only_of_recorded_splits() -> None:
         _run(train=decaying_curve(200), val=decaying_curve(20, 2.3, 0.1))
     )
     assert "val loss follows" in both.summary and "test" not in both.summary
+
+
+def test_a_regression_flat_at_the_target_variance_predicts_the_mean() -> None:
+    flat = [4.3, 4.1] + [4.0 + 0.01 * math.sin(i / 3) for i in range(60)]
+    run = _run({"task": "regression", "loss": "mse"}, train=flat)
+    run["data"] = {"train": {"label_std": 2.0}}  # variance 4: the loss of predicting the mean
+    at = next(s for s in lossexpert.diagnose(run).symptoms if s.symptom == "train.at_chance")
+    assert at.values["kind"] == "variance" and at.values["chance"] == 4.0
+    run["data"] = {"train": {"label_std": 4.0}}  # variance 16: far below it, learning
+    assert not any(s.symptom == "train.at_chance" for s in lossexpert.diagnose(run).symptoms)

@@ -79,6 +79,7 @@ def train_signatures(
         _start_below_chance(s, chance, th, out)
     else:
         _uniform_output(run, s, th, out)
+        _mean_prediction(run, s, th, out)
     _rise_after_fall(run, s, th, out)
     _steady_climb(finite, out)
     _spike_then_stall(finite, th, out)
@@ -162,6 +163,20 @@ def _uniform_output(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) 
         if abs(s.final - level) <= th.log_classes_tol * level:
             out.add("train.at_chance", "curves", 0.8, final=s.final, chance=level, classes=c)
             return
+
+
+def _mean_prediction(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+    """The chance level of a squared-error regression is the variance of its targets (the
+    loss of always predicting their mean): a flat MSE at that level has learned nothing."""
+    train = run.data.get("train")
+    loss = norm_name(run.config.loss)
+    regression = run.config.task == "regression" or loss in ("mse", "mseloss", "mean_squared_error")
+    if train is None or train.label_std is None or not regression or train.label_std <= 0:
+        return
+    variance = train.label_std**2
+    plateaued = abs(s.late_log_slope) < th.plateau_log_slope
+    if plateaued and s.final >= (1 - th.at_chance_tol) * variance:
+        out.add("train.at_chance", "curves", 1.0, final=s.final, chance=variance, kind="variance")
 
 
 def _rise_after_fall(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
