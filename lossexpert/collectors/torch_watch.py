@@ -265,9 +265,10 @@ class Watch:
             if target is not None and split == "train":
                 self._data.observe_target(target)
             if isinstance(loss, torch.Tensor):
-                value = loss.detach().reshape(()).float()
+                # One op per call (detach); shape and dtype are fixed once per flush.
+                value = loss.detach()
                 if self.average_across_ranks and torch.distributed.is_initialized():
-                    value = value.clone()
+                    value = value.reshape(()).float().clone()
                     torch.distributed.all_reduce(value)
                     value /= torch.distributed.get_world_size()
                 if self.rank == 0:
@@ -459,7 +460,12 @@ class Watch:
     def _flush_losses(self) -> None:
         if not self._pending_losses:
             return
-        values = torch.stack([v for _, v in self._pending_losses]).cpu().tolist()
+        tensors = [v for _, v in self._pending_losses]
+        try:  # the usual case: every logged loss has the same shape (0-d or one element)
+            stacked = torch.stack(tensors).reshape(len(tensors))
+        except RuntimeError:
+            stacked = torch.stack([v.reshape(()) for v in tensors])
+        values = stacked.float().cpu().tolist()  # the one transfer
         for (record, _), value in zip(self._pending_losses, values, strict=True):
             record["value"] = value
             self._write(record)
