@@ -81,6 +81,7 @@ def extract(run: Run, th: Thresholds) -> Findings:
     if run.layers:
         _layer_symptoms(run.layers, th, out)
         layer_signatures(run.layers, th, out)
+        _drop_small_batch_dead_units(run, th, out)
     else:
         out.missing.append("layers")
     if run.data:
@@ -628,6 +629,19 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
             )
     _update_symptoms(layers, th, out)
     _init_symptoms(layers, th, out)
+
+
+def _drop_small_batch_dead_units(run: Run, th: Thresholds, out: Findings) -> None:
+    """A unit counts as dead when it is zero on every sample of the batch; a healthy ReLU is
+    zero on about half its inputs, so with B samples it looks dead 0.5^B of the time: half of
+    them at batch 1. Below ``dead_min_batch`` the statistic measures the batch, not the units."""
+    bs = run.config.batch_size
+    if bs is None or bs >= th.dead_min_batch:
+        return
+    dead = {"layers.dead_relu", "layers.dead_from_start", "layers.dead_normal"}
+    if any(s.name in dead for s in out.symptoms):
+        out.symptoms[:] = [s for s in out.symptoms if s.name not in dead]
+        out.missing.append("layers.dead_fraction.small_batch")
 
 
 def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:

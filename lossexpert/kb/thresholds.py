@@ -218,6 +218,11 @@ class Thresholds(BaseModel):
     dead_fraction: float = Field(
         0.5, description="ReLU layer with more than this fraction of dead units (SMD DeadRelu)"
     )
+    dead_min_batch: int = Field(
+        8,
+        description="dead fractions measured on batches smaller than this are not read: a "
+        "healthy ReLU is zero for a whole batch of B with probability ~0.5^B (0.4 % at 8)",
+    )
     saturated_fraction: float = Field(
         0.5, description="sigmoid/tanh layer with more than this fraction saturated (DeepDiagnosis)"
     )

@@ -21,11 +21,12 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="BUG-NO-GRADIENT",
             when=("layers.no_gradient",),
-            unless=("layers.init_zero", "layers.dead_relu"),
+            unless=("layers.init_zero", "layers.dead_relu", "config.batch_tiny"),
             cf=0.5,
             priority=700,
             description=(
-                "No layer receives any gradient, and neither a zero init nor dead units explain "
+                "No layer receives any gradient, and neither a zero init, dead units nor "
+                "batches of one or two samples (which can zero every unit on one input) explain "
                 "it: the graph is cut (detach, no_grad, a loss not built from the output)."
             ),
         ),
