@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from lossexpert.reports import render
 from lossexpert.runformat import Run
 
 Scalar = int | float | str | bool
@@ -148,26 +149,18 @@ class Diagnosis(BaseModel):
         return self.model_dump_json(indent=indent)
 
     def to_text(self, *, width: int = 100, color: bool = False) -> str:
-        from lossexpert.reports.text import render_text
-
-        return render_text(self, width=width, color=color)
+        return render(self, "text", width=width, color=color)
 
     def to_markdown(self) -> str:
-        from lossexpert.reports.markdown import render_markdown
-
-        return render_markdown(self)
+        return render(self, "markdown")
 
     def to_html(self, run: Run | None = None) -> str:
         """A self-contained HTML report (inline CSS and SVG plots, no scripts, no requests)."""
-        from lossexpert.reports.html import render_html
-
-        return render_html(self, run if run is not None else self._run)
+        return render(self, "html", run=run if run is not None else self._run)
 
     def _repr_html_(self) -> str:
         """Jupyter: the HTML report's body (no ``<html>`` shell; escaped, script-free)."""
-        from lossexpert.reports.html import render_html_body
-
-        return render_html_body(self, self._run)
+        return render(self, "html-body", run=self._run)
 
     def _repr_markdown_(self) -> str:
         """Jupyter (and any front end that renders Markdown): the Markdown report."""
@@ -178,9 +171,7 @@ class Diagnosis(BaseModel):
             return self.to_html()
         if fmt == "json":
             return self.to_json()
-        if fmt == "markdown":
-            return self.to_markdown()
-        return self.to_text()
+        return render(self, fmt)
 
     def write(self, path: str | Path, fmt: OutputFormat) -> None:
         Path(path).write_text(self.render(fmt), encoding="utf-8")

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lossexpert.collectors.runfile import json_constant
+from lossexpert.collectors._json import json_constant
 from lossexpert.errors import RunParseError, RunSchemaError
 from lossexpert.runformat import FORMAT_ID, SERIES_FIELDS
 

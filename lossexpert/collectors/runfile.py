@@ -17,6 +17,8 @@ try:  # 2-3x faster on big runs; the standard library parser is the fallback
 except ImportError:  # pragma: no cover - orjson is a dependency
     orjson = None  # type: ignore[assignment]
 
+from lossexpert.collectors._json import json_constant
+from lossexpert.collectors.jsonl import read_jsonl_text
 from lossexpert.errors import (
     RunInputError,
     RunNotFoundError,
@@ -49,12 +51,6 @@ def _max_bytes() -> int:
         return int(raw) if raw else DEFAULT_MAX_BYTES
     except ValueError:
         return DEFAULT_MAX_BYTES
-
-
-def json_constant(name: str) -> float:
-    """``parse_constant`` for ``json.loads``: NaN/Infinity/-Infinity become floats."""
-    # json accepts NaN/Infinity/-Infinity; they are legitimate evidence in curves.
-    return float(name.replace("Infinity", "inf"))
 
 
 def parse_json_bytes(data: bytes, source: str) -> Any:
@@ -173,8 +169,6 @@ def is_jsonl(path: Path, data: bytes) -> bool:
 
 
 def read_run_file(path: Path) -> LoadedRun:
-    from lossexpert.collectors.jsonl import read_jsonl_text
-
     source = str(path)
     data = read_file_bytes(path)
     if is_jsonl(path, data):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lossexpert.diagnosis import Diagnosis
 from lossexpert.errors import clean_text
 from lossexpert.reports._env import environment
 from lossexpert.reports.plots import charts
 from lossexpert.runformat import Run
+
+if TYPE_CHECKING:  # the model is only read here; importing it would close a cycle
+    from lossexpert.diagnosis import Diagnosis
 
 
 def labels(lang: str) -> dict[str, str]:

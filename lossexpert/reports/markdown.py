@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from lossexpert.diagnosis import Diagnosis
 from lossexpert.errors import clean_text
 from lossexpert.reports._env import environment
+
+if TYPE_CHECKING:  # the model is only read here; importing it would close a cycle
+    from lossexpert.diagnosis import Diagnosis
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 

@@ -13,12 +13,15 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lossexpert.diagnosis import Diagnosis
 from lossexpert.kb.texts import format_number
 from lossexpert.runformat import LayerStats, Run
+
+if TYPE_CHECKING:  # the model is only read here; importing it would close a cycle
+    from lossexpert.diagnosis import Diagnosis
 
 WIDTH, HEIGHT = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 150, 20, 40

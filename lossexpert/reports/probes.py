@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lossexpert.diagnosis import Diagnosis
 from lossexpert.kb.texts import format_number
 from lossexpert.reports.plots import Chart, Line, Marker, _path, _Scale, _y_scale
+
+if TYPE_CHECKING:  # the model is only read here; importing it would close a cycle
+    from lossexpert.diagnosis import Diagnosis
 
 
 def probe_charts(d: Diagnosis, labels: dict[str, str]) -> list[Chart]:

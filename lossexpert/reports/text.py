@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
@@ -15,9 +16,11 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from lossexpert.diagnosis import Diagnosis
 from lossexpert.errors import clean_text, printable
 from lossexpert.reports._env import environment
+
+if TYPE_CHECKING:  # the model is only read here; importing it would close a cycle
+    from lossexpert.diagnosis import Diagnosis
 
 _BULLET = re.compile(r"^(\s*)(•|-|\d+\.)\s+(.*)$")
 

@@ -15,8 +15,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lossexpert.collectors._json import json_constant
 from lossexpert.collectors.importers._common import Imported
-from lossexpert.collectors.runfile import decode_text, json_constant, read_file_bytes
+from lossexpert.collectors.runfile import decode_text, read_file_bytes
 from lossexpert.errors import RunParseError, RunSchemaError
 
 MISSING = {"", "na", "n/a", "none", "null", "-"}

@@ -28,9 +28,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
 
+from lossexpert.collectors._json import json_constant
 from lossexpert.collectors.importers._common import Imported
 from lossexpert.collectors.importers._mapping import Mapping_
-from lossexpert.collectors.runfile import json_constant, read_file_bytes
+from lossexpert.collectors.runfile import read_file_bytes
 from lossexpert.errors import RunNotFoundError, RunParseError
 
 HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
