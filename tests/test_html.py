@@ -93,3 +93,18 @@ def test_every_example_renders(lang: str) -> None:
     for path in EXAMPLES:
         html = lossexpert.diagnose(path, lang=lang).to_html()
         assert "<svg" in html and "</html>" in html
+
+
+def test_plots_mark_the_layers_the_diagnosis_flagged_and_no_others() -> None:
+    from lossexpert.reports.plots import charts
+
+    run = Path(__file__).parent / "fixtures" / "runs" / "lr_high_adam_dead_units.json"
+    d = lossexpert.diagnose(run)
+    named = {str(s.values["layer"]) for s in d.symptoms if s.symptom == "layers.dead_relu"}
+    class Words(dict[str, str]):
+        def __missing__(self, key: str) -> str:
+            return key
+
+    dead = next(c for c in charts(d, d._run, Words()) if c.id == "plot-dead")
+    red = {b.label for b in dead.bars if b.color == "#d62728"}
+    assert red == named and named

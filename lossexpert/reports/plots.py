@@ -297,13 +297,7 @@ def grad_chart(d: Diagnosis, run: Run, labels: dict[str, str]) -> Chart | None:
         log=True,
     )
     chart.x_ticks, chart.y_ticks = sx.ticks(), sy.ticks()
-    flagged = {
-        str(v)
-        for s in d.symptoms
-        if s.symptom in ("layers.vanishing", "layers.exploding")
-        for k, v in s.values.items()
-        if k in ("first_layer", "last_layer")
-    }
+    flagged = _flagged_layers(d, "layers.vanishing", "layers.exploding")
     for i, (L, v) in enumerate(zip(shown, values, strict=True)):
         x = np.asarray(L.step, dtype=np.float64)
         keep = np.isfinite(v) & (v > 0)
@@ -324,8 +318,26 @@ def grad_chart(d: Diagnosis, run: Run, labels: dict[str, str]) -> Chart | None:
     return chart
 
 
+def _flagged_layers(d: Diagnosis, *symptoms: str) -> set[str]:
+    """The layers the diagnosis named in these symptoms: the plots mark what was judged, and
+    never judge again with numbers of their own."""
+    return {
+        str(v)
+        for s in d.symptoms
+        if s.symptom in symptoms
+        for k, v in s.values.items()
+        if k in ("layer", "first_layer", "last_layer")
+    }
+
+
 def layer_bars(
-    run: Run, field_name: str, title: str, log: bool, chart_id: str, fmt_pct: bool
+    run: Run,
+    field_name: str,
+    title: str,
+    log: bool,
+    chart_id: str,
+    fmt_pct: bool,
+    flagged: frozenset[str] | set[str] = frozenset(),
 ) -> Chart | None:
     rows = []
     for L in run.layers:
@@ -357,7 +369,7 @@ def layer_bars(
         start = chart.plot_left + 80
         end = sx(value) if (value > 0 or not log) else start
         text = f"{100 * value:.0f}%" if fmt_pct else format_number(value)
-        color = "#d62728" if (fmt_pct and value > 0.5) else "#1f77b4"
+        color = "#d62728" if name in flagged else "#1f77b4"
         chart.bars.append(
             Bar(
                 label=name,
@@ -378,10 +390,32 @@ def charts(d: Diagnosis, run: Run | None, labels: dict[str, str]) -> list[Chart]
     found = [
         loss_chart(d, run, labels),
         grad_chart(d, run, labels),
-        layer_bars(run, "dead_fraction", labels["plot_dead"], False, "plot-dead", True),
         layer_bars(
-            run, "saturated_fraction", labels["plot_saturated"], False, "plot-saturated", True
+            run,
+            "dead_fraction",
+            labels["plot_dead"],
+            False,
+            "plot-dead",
+            True,
+            _flagged_layers(d, "layers.dead_relu", "layers.dead_from_start"),
         ),
-        layer_bars(run, "update_ratio", labels["plot_update"], True, "plot-update", False),
+        layer_bars(
+            run,
+            "saturated_fraction",
+            labels["plot_saturated"],
+            False,
+            "plot-saturated",
+            True,
+            _flagged_layers(d, "layers.saturated"),
+        ),
+        layer_bars(
+            run,
+            "update_ratio",
+            labels["plot_update"],
+            True,
+            "plot-update",
+            False,
+            _flagged_layers(d, "layers.update_burst", "layers.zero_update"),
+        ),
     ]
     return [c for c in found if c is not None]
