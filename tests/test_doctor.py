@@ -278,12 +278,15 @@ def test_doctor_confirms_too_high_a_learning_rate() -> None:
 
 
 def test_doctor_finds_the_optimizer_bug_and_stops_at_the_budget() -> None:
-    d = lossexpert.doctor(**make("not_in_optimizer"), budget_s=0.05)
+    # A budget of 0 s, not a small one: whether a small budget fits a probe depends on the
+    # machine's load, and the test must not.
+    d = lossexpert.doctor(**make("not_in_optimizer"), budget_s=0.0)
     assert d.findings[0].cause == "gradient_bug"  # the cheap probes always run
     assert "probe.params_not_in_optimizer" in {e.symptom for e in d.findings[0].evidence}
     skipped = {p.name: p.reason for p in d.probes if p.status == "skipped"}
-    assert {"overfit_batch", "lr_range", "input_dependence"} <= set(skipped)
-    assert all("budget" in why for why in skipped.values())
+    experiments = {"overfit_batch", "lr_range", "input_dependence"}
+    assert experiments <= set(skipped)
+    assert all("budget" in skipped[name] for name in experiments)
 
 
 def test_doctor_on_a_healthy_model_reports_nothing() -> None:
