@@ -340,3 +340,22 @@ def test_ddp_two_processes_only_rank0_writes(tmp_path: Path) -> None:
     assert grads["0"] == pytest.approx(grads["1"])  # identical after all-reduce
     layer = lossexpert.load_run(path).run.layers[0]
     assert layer.name.split()[0] == "0" and len(layer.step) == 5
+
+
+def test_the_batch_size_is_read_from_the_first_forward_without_a_loader(tmp_path: Path) -> None:
+    # Dead-unit counts depend on the batch size; without loader= it is seen in the model's
+    # first training forward: a (batch, outputs) output whose first dimension is the input's.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(12, 4), torch.randint(0, 3, (12,))
+    path = tmp_path / "run.jsonl"
+    with lossexpert.watch(model, opt, path=path) as run:
+        for i in range(6):
+            loss = nn.functional.cross_entropy(model(x[2 * i : 2 * i + 2]), y[2 * i : 2 * i + 2])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log("train", loss)
+    config = lossexpert.load_run(path).run.config
+    assert config.batch_size == 2 and config.model is not None and config.model.output_width == 3

@@ -165,6 +165,7 @@ class DataStats:
     # -------------------------------------------------------------- wiring
 
     def install(self, model: nn.Module, criterion: nn.Module | None, loader: Any) -> None:
+        self._batch_known = loader is not None  # the loader's batch size is in the config
         self._output_handle = model.register_forward_hook(self._observe_output)
         if not self.left:
             return
@@ -281,7 +282,19 @@ class DataStats:
         if isinstance(output, dict) and "logits" in output:
             out = output["logits"]
         if isinstance(out, torch.Tensor) and out.dim() >= 1:
-            self._emit({"type": "config", "config": {"model": {"output_width": out.shape[-1]}}})
+            config: dict[str, Any] = {"model": {"output_width": out.shape[-1]}}
+            first = args[0] if args else None
+            # Without a loader the batch size is unknown; a (batch, outputs) output whose
+            # first dimension is the input's says it (dead-unit counts depend on it).
+            if (
+                not getattr(self, "_batch_known", True)
+                and out.dim() == 2
+                and isinstance(first, torch.Tensor)
+                and first.dim() >= 1
+                and first.shape[0] == out.shape[0]
+            ):
+                config["batch_size"] = int(out.shape[0])
+            self._emit({"type": "config", "config": config})
 
     def _criterion_targets(self, module: nn.Module, args: Any) -> None:
         # One target batch per observed training input batch (evaluation calls don't count).
