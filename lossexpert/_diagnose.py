@@ -166,7 +166,7 @@ def _assemble(
                     RuleTrace(
                         rule=s.rule.id,
                         cf=s.cf,
-                        description=s.rule.description,
+                        description=kb.describe(s.rule, words.lang),
                         facts=[sym.name for sym in s.symptoms],
                     )
                     for s in supports
@@ -203,12 +203,12 @@ def _assemble(
         )
     fired = set(result.fired)
     not_fired = [
-        RuleNotFired(rule=p.id, target=p.problem, description=p.description)
+        RuleNotFired(rule=p.id, target=p.problem, description=kb.describe(p, words.lang))
         for p in kb.problem_rules
         if p.id not in fired
     ]
     not_fired += [
-        RuleNotFired(rule=r.id, target=c.id, description=r.description)
+        RuleNotFired(rule=r.id, target=c.id, description=kb.describe(r, words.lang))
         for c in kb.causes.values()
         for r in c.rules
         if r.id not in fired

@@ -7,7 +7,9 @@ table, or its top level), else from the ``[tool.lossexpert]`` table of the neare
 - ``thresholds``: a table of threshold overrides (``dead_fraction = 0.7``), the defaults of every
   diagnosis that does not pass its own;
 - ``plugins``: the entry-point names of the plugins to load (absent: every installed one;
-  ``[]``: none).
+  ``[]``: none);
+- ``units``: folders of cause units of one's own, each laid out like ``lossexpert/kb/causes/``
+  (a directory per cause: ``__init__.py``, ``en.j2``, ``zh.j2``), relative to the file.
 
 A plugin is a distribution declaring entry points in the group ``lossexpert.kb``; each points at
 one cause unit or a list of them (or a function returning either), as plain data, so a plugin
@@ -19,13 +21,18 @@ imports nothing from lossexpert::
         "reference": "ACME runbook §3",
         "rank": 100,                               # breaks ties after the built-in causes
         "rules": [{"id": "acme.STALE-FLAT", "when": ["train.no_progress"], "cf": 0.7,
-                   "priority": 600, "description": "..."}],
-        "words": {"en": "<Jinja: macros title(), why(), remedies(c)>", "zh": "..."},
+                   "priority": 600, "description": "<in English>"}],
+        "words": {
+            "en": "<Jinja: macros title(), why(), remedies(c)>",
+            "zh": "<the same macros> {% set descriptions = {'acme.STALE-FLAT': '<中文>'} %}",
+        },
     }
 
-The words are the same Jinja macros as a built-in cause's ``templates/<lang>/causes/<id>.j2``,
-one source per language; a unit without words in every language, a rule on an unknown
-symptom, or an id outside its namespace fails at load with one line naming the unit.
+The words are the same Jinja source as a built-in unit's ``kb/causes/<id>/<lang>.j2``, one per
+language, and are checked by the same ``check_unit``: every language but English describes
+every rule in its ``descriptions`` dict. A unit without words or a rule description in every
+language, a rule on an unknown symptom, or an id outside its namespace fails at load with one
+line naming the unit.
 """
 
 from __future__ import annotations
@@ -39,19 +46,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, TemplateSyntaxError
 from pydantic import ValidationError
 
 from lossexpert.errors import LossexpertError
 from lossexpert.kb.thresholds import DEFAULT_THRESHOLDS, Thresholds
-from lossexpert.kb.units import PROBLEM_ORDER, CauseUnit, RuleUnit
+from lossexpert.kb.units import PROBLEM_ORDER, CauseUnit, RuleUnit, Unit, UnitError, check_unit
 
 GROUP = "lossexpert.kb"
 CONFIG_ENV = "LOSSEXPERT_CONFIG"
-CONFIG_KEYS = ("thresholds", "plugins")
+CONFIG_KEYS = ("thresholds", "plugins", "units")
 UNIT_KEYS = ("id", "problem", "reference", "rank", "rules", "words")
 RULE_KEYS = ("id", "when", "cf", "description", "unless", "priority")
-MACROS = ("title", "why", "remedies")
 
 
 class ConfigError(LossexpertError):
@@ -60,7 +65,7 @@ class ConfigError(LossexpertError):
     code = "LE201"
 
 
-class PluginError(LossexpertError):
+class PluginError(UnitError):
     """A plugin unit that cannot join the knowledge base: one line naming the unit."""
 
     code = "LE202"
@@ -74,6 +79,7 @@ class Settings:
     source: str | None  # the file the settings came from, None for the defaults
     thresholds: Mapping[str, Any]
     plugins: tuple[str, ...] | None  # None: every installed plugin
+    units: tuple[str, ...] = ()  # folders of cause units, absolute
 
 
 def _config_file() -> tuple[Path, bool] | None:
@@ -160,7 +166,16 @@ def _settings(path: str, standalone: bool, _stamp: int) -> Settings:
         isinstance(plugins, list) and all(isinstance(p, str) for p in plugins)
     ):
         raise ConfigError(f"{path}: {prefix}plugins: expected a list of entry-point names")
-    return Settings(path, dict(thresholds), tuple(plugins) if plugins is not None else None)
+    units = tool.get("units", [])
+    if not (isinstance(units, list) and all(isinstance(u, str) for u in units)):
+        raise ConfigError(f"{path}: {prefix}units: expected a list of folders")
+    here = Path(path).parent
+    return Settings(
+        path,
+        dict(thresholds),
+        tuple(plugins) if plugins is not None else None,
+        tuple(str(here / u) for u in units),
+    )
 
 
 def configured_thresholds(base: Thresholds = DEFAULT_THRESHOLDS) -> Thresholds:
@@ -174,9 +189,11 @@ def configured_thresholds(base: Thresholds = DEFAULT_THRESHOLDS) -> Thresholds:
 
 @dataclass(frozen=True)
 class Loaded:
-    causes: tuple[CauseUnit, ...]
-    words: Mapping[tuple[str, str], str]  # (lang, "causes/<id>.j2") -> template source
-    origin: Mapping[str, str]  # cause id -> where it came from
+    units: tuple[Unit, ...]  # checked, with their words and descriptions in every language
+
+    @property
+    def causes(self) -> tuple[CauseUnit, ...]:
+        return tuple(u.cause for u in self.units)
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
@@ -200,9 +217,7 @@ def _units(ep: metadata.EntryPoint) -> list[Any]:
     return list(obj) if isinstance(obj, list | tuple) else [obj]
 
 
-def _unit(ep: metadata.EntryPoint, raw: Any, languages: tuple[str, ...]) -> tuple[
-    CauseUnit, dict[str, str]
-]:
+def _unit(ep: metadata.EntryPoint, raw: Any, known_symptom: Callable[[str], bool]) -> Unit:
     if not isinstance(raw, Mapping):
         raise PluginError(f"plugin {ep.name}: a unit must be a mapping, got {type(raw).__name__}")
     uid = str(raw.get("id", "?"))
@@ -222,39 +237,20 @@ def _unit(ep: metadata.EntryPoint, raw: Any, languages: tuple[str, ...]) -> tupl
         if not rid.startswith(f"{ep.name}."):
             raise PluginError(f"{where}: rule {rid}: the id must start with '{ep.name}.'")
         try:
-            cf = float(rule["cf"])
-            when = tuple(str(s) for s in rule["when"])
             unit = RuleUnit(
                 id=rid,
-                when=when,
-                cf=cf,
+                when=tuple(str(s) for s in rule["when"]),
+                cf=float(rule["cf"]),
                 description=str(rule["description"]),
                 unless=tuple(str(s) for s in rule.get("unless", ())),
                 priority=int(rule.get("priority", 500)),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise PluginError(f"{where}: rule {rid}: missing or bad value {err}") from None
-        if not when or not -1.0 <= cf <= 1.0:
-            raise PluginError(f"{where}: rule {rid}: needs symptoms in 'when' and -1 <= cf <= 1")
         rules.append(unit)
-    if not rules:
-        raise PluginError(f"{where}: no rules")
     words = raw.get("words")
     if not isinstance(words, Mapping):
-        raise PluginError(f"{where}: no words (a template per language: {', '.join(languages)})")
-    sources: dict[str, str] = {}
-    for lang in languages:
-        source = words.get(lang)
-        if not isinstance(source, str) or not source.strip():
-            raise PluginError(f"{where}: no {lang} words (macros {', '.join(MACROS)})")
-        try:
-            module = Environment().from_string(source).module
-        except TemplateSyntaxError as err:
-            raise PluginError(f"{where}: {lang} words: line {err.lineno}: {err.message}") from None
-        missing = [m for m in MACROS if not hasattr(module, m)]
-        if missing:
-            raise PluginError(f"{where}: {lang} words lack the macro {missing[0]}()")
-        sources[lang] = source
+        words = {}
     try:
         rank = int(raw.get("rank", 1000))
     except (TypeError, ValueError):
@@ -266,10 +262,17 @@ def _unit(ep: metadata.EntryPoint, raw: Any, languages: tuple[str, ...]) -> tupl
         rules=tuple(rules),
         rank=rank,
     )
-    return cause, sources
+    return check_unit(
+        cause,
+        words,
+        where=where,
+        error=PluginError,
+        known_symptom=known_symptom,
+        origin=_origin(ep),
+    )
 
 
-def load_plugins(languages: tuple[str, ...], known_symptom: Callable[[str], bool]) -> Loaded:
+def load_plugins(known_symptom: Callable[[str], bool]) -> Loaded:
     """The selected plugins' units, checked; ``known_symptom``: may a rule use this name."""
     wanted = settings().plugins
     eps = _entry_points()
@@ -282,47 +285,11 @@ def load_plugins(languages: tuple[str, ...], known_symptom: Callable[[str], bool
                 f"(installed: {', '.join(sorted(names)) or 'none'})"
             )
         eps = [ep for ep in eps if ep.name in wanted]
-    causes: list[CauseUnit] = []
-    words: dict[tuple[str, str], str] = {}
-    origin: dict[str, str] = {}
+    units: dict[str, Unit] = {}
     for ep in eps:
         for raw in _units(ep):
-            cause, sources = _unit(ep, raw, languages)
-            if cause.id in origin:
-                raise PluginError(f"plugin {ep.name}: unit {cause.id}: defined twice")
-            for rule in cause.rules:
-                unknown = [s for s in (*rule.when, *rule.unless) if not known_symptom(s)]
-                if unknown:
-                    raise PluginError(
-                        f"plugin {ep.name}: unit {cause.id}: rule {rule.id}: unknown symptom "
-                        f"{unknown[0]!r}"
-                    )
-            causes.append(cause)
-            origin[cause.id] = _origin(ep)
-            for lang, source in sources.items():
-                words[(lang, f"causes/{cause.id}.j2")] = source
-    return Loaded(tuple(causes), words, origin)
-
-
-_LOADED: list[Loaded] = []
-
-
-def register(loaded: Loaded) -> None:
-    """Remember what the knowledge base loaded (its words, origins) for the texts and rules."""
-    _LOADED[:] = [loaded]
-
-
-def template_source(lang: str, name: str) -> str | None:
-    """A plugin unit's words, for the template loader of the language."""
-    for loaded in _LOADED:
-        source = loaded.words.get((lang, name))
-        if source is not None:
-            return source
-    return None
-
-
-def origin(cause: str) -> str:
-    for loaded in _LOADED:
-        if cause in loaded.origin:
-            return loaded.origin[cause]
-    return "lossexpert"
+            unit = _unit(ep, raw, known_symptom)
+            if unit.cause.id in units:
+                raise PluginError(f"plugin {ep.name}: unit {unit.cause.id}: defined twice")
+            units[unit.cause.id] = unit
+    return Loaded(tuple(units.values()))

@@ -370,10 +370,12 @@ def schema() -> None:
 @app.command()
 def rules(
     fmt: Annotated[RulesFormat, typer.Option("--format", "-f")] = RulesFormat.text,
+    language: LangOption = Lang.en,
 ) -> None:
     """List the knowledge base: every rule with its cause, problem, priority and description."""
-    from lossexpert._plugins import origin
     from lossexpert.kb import knowledge_base
+
+    lang = language.value
 
     try:
         kb = knowledge_base()
@@ -389,7 +391,7 @@ def rules(
             "when": [p.when],
             "unless": [],
             "cf": None,
-            "description": p.description,
+            "description": kb.describe(p, lang),
             "reference": None,
         }
         for p in kb.problem_rules
@@ -404,9 +406,9 @@ def rules(
             "when": list(r.when),
             "unless": list(r.unless),
             "cf": r.cf,
-            "description": r.description,
+            "description": kb.describe(r, lang),
             "reference": c.reference,
-            "origin": origin(c.id),  # "lossexpert", or the plugin and its distribution
+            "origin": kb.origin(c.id),  # "lossexpert", a unit folder, or a plugin
         }
         for c in kb.causes.values()
         for r in c.rules

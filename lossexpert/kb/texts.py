@@ -1,4 +1,6 @@
-"""The words of the knowledge base, one Jinja template set per language (templates/<lang>/).
+"""The words of the knowledge base in one language: the problems, symptoms and causal links of
+``templates/<lang>/``, and each cause's words from its unit (``kb/causes/<id>/<lang>.j2``, or a
+plugin's), checked when the knowledge base loads.
 
 Templates produce plain text; renderers escape it for their medium (the HTML report
 autoescapes, the terminal report escapes rich markup).
@@ -8,16 +10,16 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FunctionLoader, PackageLoader, StrictUndefined
 
 from lossexpert._cache import template_cache
-from lossexpert.kb.units import CausalLink
+from lossexpert.kb.units import LANGUAGES, CausalLink
 
-LANGUAGES = ("en", "zh")
+__all__ = ["LANGUAGES", "Texts", "format_number", "texts"]
 
 
 def format_number(x: Any) -> str:
@@ -49,7 +51,7 @@ class Texts:
             loader=ChoiceLoader(
                 [
                     PackageLoader("lossexpert.kb", f"templates/{lang}"),
-                    FunctionLoader(lambda name: _plugin_words(lang, name)),  # plugin units
+                    FunctionLoader(lambda name: _unit_words(lang, name)),  # causes/<id>.j2
                 ]
             ),
             bytecode_cache=template_cache(),
@@ -120,10 +122,16 @@ class _Attr(dict[str, Any]):
         return self.get(key)
 
 
-def _plugin_words(lang: str, name: str) -> str | None:
-    from lossexpert._plugins import template_source
+def _unit_words(lang: str, name: str) -> tuple[str, str | None, Callable[[], bool]] | None:
+    """``causes/<id>.j2``: the words of the unit of that cause, in the language."""
+    from lossexpert.kb import knowledge_base
 
-    return template_source(lang, name)
+    if not (name.startswith("causes/") and name.endswith(".j2")):
+        return None
+    unit = knowledge_base().units.get(name[len("causes/") : -len(".j2")])
+    if unit is None or lang not in unit.words:
+        return None
+    return unit.words[lang], unit.filenames.get(lang), lambda: True
 
 
 @cache

@@ -2,14 +2,29 @@
 
 A ``RuleUnit`` says: when these symptoms are present (and those absent) while this problem
 holds, add this certainty factor to this cause. The engine compiles every unit into one
-experta rule whose salience is the unit's priority. Each cause lives in its own module under
-``kb/causes/`` with its rules; its words live in ``kb/templates/<lang>/causes/<id>.j2``.
+experta rule whose salience is the unit's priority.
+
+A cause is one self-contained unit, a directory ``kb/causes/<id>/`` (or a plugin's plain data):
+
+- ``__init__.py``: ``CAUSE = CauseUnit(...)``, its rules (each with its English description and
+  its hand-written should-fire / must-not-fire cases) and its ``rank``;
+- ``<lang>.j2`` for every language of ``LANGUAGES``: the macros ``title()``, ``why()`` and
+  ``remedies(c)``; every language but English also holds the description of every rule, as
+  ``{% set descriptions = {"RULE-ID": "...", ...} %}``.
+
+``check_unit`` checks one unit, built-in or plugin, when the knowledge base loads: anything
+missing fails there, in one line naming the unit, not later in some diagnosis.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from jinja2 import Environment, TemplateSyntaxError, nodes
+
+from lossexpert.errors import LossexpertError
 
 ProblemId = Literal[
     "train_loss_not_decreasing", "val_loss_not_decreasing", "test_loss_not_decreasing"
@@ -19,32 +34,17 @@ PROBLEM_ORDER: tuple[ProblemId, ...] = (
     "val_loss_not_decreasing",
     "test_loss_not_decreasing",
 )
+LANGUAGES: tuple[str, ...] = ("en", "zh")
+SOURCE_LANGUAGE = "en"  # the language of the descriptions written in Python
+MACROS = ("title", "why", "remedies")  # the words every unit has in every language
+DESCRIPTIONS = "descriptions"  # the dict of rule descriptions in a unit's <lang>.j2
 
-CAUSE_IDS: tuple[str, ...] = (
-    "model_structure",
-    "weight_initialization",
-    "over_regularization",
-    "activation_function",
-    "loss_function",
-    "learning_rate_too_high",
-    "learning_rate_too_low",
-    "optimizer_choice",
-    "insufficient_training",
-    "vanishing_gradients",
-    "exploding_gradients",
-    "dead_relu",
-    "gradient_bug",
-    "batch_size_too_large",
-    "batch_size_too_small",
-    "data_not_shuffled",
-    "noisy_data",
-    "class_imbalance",
-    "data_not_normalized",
-    "feature_selection",
-    "overfitting",
-    "distribution_shift",
-    "test_noise",
-)
+
+class UnitError(LossexpertError):
+    """A cause unit that cannot join the knowledge base: one line naming the unit and what is
+    missing."""
+
+    code = "LE203"
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,10 @@ class ProblemRule:
     description: str
     priority: int = 1000
     after: tuple[ProblemId, ...] = field(default=())
+    zh: str = ""  # the description in Chinese
+
+    def describe(self, lang: str) -> str:
+        return self.zh if lang == "zh" and self.zh else self.description
 
 
 @dataclass(frozen=True)
@@ -104,3 +108,124 @@ class CausalLink:
     description: str
     transfer: float = 0.5
     blocked_by: tuple[str, ...] = ()
+    zh: str = ""  # the description in Chinese
+
+    def describe(self, lang: str) -> str:
+        return self.zh if lang == "zh" and self.zh else self.description
+
+
+@dataclass(frozen=True, eq=False)
+class Unit:
+    """A cause unit as loaded and checked: its rules, its words in every language and the
+    description of every rule in every language."""
+
+    cause: CauseUnit
+    words: Mapping[str, str]  # lang -> Jinja source: title(), why(), remedies(c)
+    descriptions: Mapping[str, Mapping[str, str]]  # lang -> rule id -> description
+    origin: str = "lossexpert"  # "lossexpert", a unit folder, or a plugin and its distribution
+    filenames: Mapping[str, str] = field(default_factory=dict)  # lang -> file of the words
+
+
+_PARSER = Environment()  # parses only: a unit is checked before any of its words is rendered
+
+
+def check_unit(
+    cause: CauseUnit,
+    words: Mapping[str, object],
+    *,
+    where: str,
+    error: type[LossexpertError] = UnitError,
+    files: bool = False,
+    known_symptom: Callable[[str], bool] | None = None,
+    origin: str = "lossexpert",
+    filenames: Mapping[str, str] | None = None,
+) -> Unit:
+    """Check one unit (a directory's, or a plugin's) and return it with its words.
+
+    ``words``: lang -> the Jinja source of that language (None where there is none); ``where``
+    names the unit at the start of every message; ``files``: the words are ``<lang>.j2`` files
+    (said so in the messages); ``known_symptom``: may a rule use this symptom. Raises ``error``
+    with one line naming the unit and what is missing.
+    """
+    if cause.problem not in PROBLEM_ORDER:
+        raise error(f"{where}: problem must be one of {', '.join(PROBLEM_ORDER)}")
+    if not cause.rules:
+        raise error(f"{where}: no rules")
+    seen: set[str] = set()
+    for rule in cause.rules:
+        if rule.id in seen:
+            raise error(f"{where}: rule {rule.id}: defined twice")
+        seen.add(rule.id)
+        if not rule.when or not -1.0 <= rule.cf <= 1.0:
+            raise error(f"{where}: rule {rule.id}: needs symptoms in 'when' and -1 <= cf <= 1")
+        if not rule.description.strip():
+            raise error(f"{where}: rule {rule.id}: no {SOURCE_LANGUAGE} description")
+        if known_symptom is not None:
+            unknown = [s for s in (*rule.when, *rule.unless) if not known_symptom(s)]
+            if unknown:
+                raise error(f"{where}: rule {rule.id}: unknown symptom {unknown[0]!r}")
+    sources: dict[str, str] = {}
+    described: dict[str, Mapping[str, str]] = {
+        SOURCE_LANGUAGE: {r.id: r.description for r in cause.rules}
+    }
+    macros = ", ".join(f"{m}()" if m != "remedies" else f"{m}(c)" for m in MACROS)
+    for lang in LANGUAGES:
+        label = f"{lang}.j2" if files else f"{lang} words"
+        source = words.get(lang)
+        if not isinstance(source, str) or not source.strip():
+            what = f"{lang}.j2 with the macros {macros}" if files else f"macros {macros}"
+            raise error(f"{where}: no {lang} words ({what})")
+        try:
+            tree = _PARSER.parse(source)
+        except TemplateSyntaxError as err:
+            raise error(f"{where}: {label}: line {err.lineno}: {err.message}") from None
+        defined = {n.name for n in tree.body if isinstance(n, nodes.Macro)}
+        missing = [m for m in MACROS if m not in defined]
+        if missing:
+            raise error(f"{where}: {label}: no macro {missing[0]}()")
+        table = _descriptions(tree, f"{where}: {label}", error)
+        if lang == SOURCE_LANGUAGE:
+            if table is not None:
+                raise error(
+                    f"{where}: {label}: defines {DESCRIPTIONS}; the {lang} description of a "
+                    "rule is the rule's own"
+                )
+        elif table is None:  # TEMP: descriptions not yet written
+            pass
+        else:
+            for rule in cause.rules:
+                text = table.get(rule.id)
+                if text is None or not text.strip():
+                    raise error(
+                        f"{where}: rule {rule.id}: no {lang} description "
+                        f"({label}: {{% set {DESCRIPTIONS} = {{\"{rule.id}\": \"...\"}} %}})"
+                    )
+            stray = sorted(set(table) - seen)
+            if stray:
+                raise error(f"{where}: {label}: {DESCRIPTIONS} names an unknown rule {stray[0]}")
+            described[lang] = {r.id: table[r.id].strip() for r in cause.rules}
+        sources[lang] = source
+    return Unit(cause, sources, described, origin, dict(filenames or {}))
+
+
+def _descriptions(
+    tree: nodes.Template, where: str, error: type[LossexpertError]
+) -> dict[str, str] | None:
+    """The ``{% set descriptions = {...} %}`` of a parsed template, None where there is none."""
+    for node in tree.body:
+        if not (isinstance(node, nodes.Assign | nodes.AssignBlock)):
+            continue
+        if not (isinstance(node.target, nodes.Name) and node.target.name == DESCRIPTIONS):
+            continue
+        value = None
+        if isinstance(node, nodes.Assign) and isinstance(node.node, nodes.Expr):
+            try:
+                value = node.node.as_const()
+            except nodes.Impossible:
+                value = None
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise error(f"{where}: {DESCRIPTIONS} must be a dict of rule ids to strings")
+        return value
+    return None
