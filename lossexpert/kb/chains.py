@@ -31,6 +31,10 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "input; it never recovers (CS231n notes: with a high learning rate 'as much as 40 % "
             "of your network can be dead')."
         ),
+        zh=(
+            "一次过大的更新把ReLU的偏置和权重推到对所有输入都为负的位置，它就再也无法恢复（CS23"
+            "1n笔记：学习率过高时，“网络中多达40%的单元可能会死亡”）。"
+        ),
     ),
     CausalLink(
         "learning_rate_too_high",
@@ -40,6 +44,10 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
         description=(
             "Overshooting steps climb the walls of the valley, where gradients are larger, so "
             "the next step is larger still: the growth is the divergence, not its cause."
+        ),
+        zh=(
+            "步子迈得过大，爬上了山谷的两壁，那里梯度更大，于是下一步迈得更大：梯度的增长就是发"
+            "散本身，而不是发散的原因。"
         ),
     ),
     CausalLink(
@@ -51,6 +59,7 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "Overshooting steps drive units into their flat regions (saturated or dead), "
             "after which the early layers get almost no gradient."
         ),
+        zh="过大的步子把单元推进平坦区（饱和或死亡），之后前几层几乎得不到梯度。",
     ),
     CausalLink(
         "gradient_bug",
@@ -60,12 +69,14 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "Gradients that are never zeroed add up: after t steps the update is t times the "
             "intended one, so any learning rate eventually becomes too high."
         ),
+        zh="从不清零的梯度不断累加：t步之后，更新量是预期的t倍，所以任何学习率最终都会变得过大。",
     ),
     CausalLink(
         "gradient_bug",
         "dead_relu",
         via=("layers.grad_linear_growth",),
         description="Accumulated gradients make the updates grow until units die.",
+        zh="累加的梯度让更新越来越大，直到单元死亡。",
     ),
     CausalLink(
         "gradient_bug",
@@ -75,6 +86,7 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "The gradient norm grows linearly with the step count because the gradients are "
             "summed over steps, not because the network amplifies them."
         ),
+        zh="梯度范数随步数线性增长，是因为梯度在各步之间被累加，而不是网络把它放大了。",
     ),
     CausalLink(
         "data_not_normalized",
@@ -85,6 +97,10 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "hundreds make it hundreds of times larger (LeCun et al., Efficient BackProp, "
             "1998, §4.3)."
         ),
+        zh=(
+            "第一层的梯度与其输入成正比：数值上百的原始特征会让它大上百倍（LeCun等，Efficient B"
+            "ackProp，1998，§4.3）。"
+        ),
     ),
     CausalLink(
         "data_not_normalized",
@@ -94,12 +110,14 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "With inputs of large scale, a learning rate that is fine for standardised data "
             "overshoots: the input scale multiplies the effective step."
         ),
+        zh="输入尺度很大时，对标准化数据合适的学习率会迈过头：输入的尺度放大了实际的步长。",
     ),
     CausalLink(
         "data_not_normalized",
         "dead_relu",
         via=("data.unnormalized",),
         description="Large raw inputs give large pre-activations; one update can kill units.",
+        zh="大尺度的原始输入带来很大的激活前值；一次更新就可能让单元死亡。",
     ),
     CausalLink(
         "data_not_normalized",
@@ -107,6 +125,7 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
         via=("data.unnormalized",),
         blocked_by=("config.relu_output",),
         description="Large raw inputs push sigmoid/tanh units into their flat tails.",
+        zh="大尺度的原始输入把sigmoid/tanh单元推进平坦的饱和区。",
     ),
     CausalLink(
         "weight_initialization",
@@ -116,18 +135,24 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "Weights too small at init shrink the signal layer after layer, forward and back "
             "(Glorot & Bengio, 2010; He et al., 2015)."
         ),
+        zh=(
+            "初始权重过小，信号在前向和反向传播中逐层衰减（Glorot & Bengio, 2010；He et al., 20"
+            "15）。"
+        ),
     ),
     CausalLink(
         "weight_initialization",
         "exploding_gradients",
         via=("layers.init_scale",),
         description="Weights too large at init amplify the signal layer after layer.",
+        zh="初始权重过大，信号逐层放大。",
     ),
     CausalLink(
         "weight_initialization",
         "dead_relu",
         via=("layers.init_scale", "layers.init_zero", "config.init_constant"),
         description="A bad init can leave ReLU units negative on every input from the start.",
+        zh="不好的初始化可能从一开始就让ReLU单元对所有输入都为负。",
     ),
     CausalLink(
         "activation_function",
@@ -136,6 +161,10 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
         description=(
             "Saturated sigmoid/tanh units pass back a derivative near zero; stacked, the "
             "early layers get almost nothing (Glorot & Bengio, 2010)."
+        ),
+        zh=(
+            "饱和的sigmoid/tanh单元传回的导数接近于零；层层叠加之后，前几层几乎什么也得不到（Gl"
+            "orot & Bengio, 2010）。"
         ),
     ),
     CausalLink(
@@ -146,6 +175,7 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "A ReLU on the output layer: once its inputs go negative, the output and its "
             "gradient are zero and the dead units are the outputs themselves."
         ),
+        zh="输出层上用了ReLU：一旦其输入变负，输出和梯度就都为零，死亡的单元就是输出本身。",
     ),
     CausalLink(
         "data_not_shuffled",
@@ -155,6 +185,7 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "Batches of one class pull the outputs hard one way, then the other: the large, "
             "swinging updates kill units."
         ),
+        zh="单一类别的batch把输出先狠狠拉向一边，再拉向另一边：剧烈摆动的大幅更新让单元死亡。",
     ),
     CausalLink(
         "data_not_shuffled",
@@ -164,17 +195,20 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "The loss jumps at every change of class block: it looks like overshooting, but "
             "the batches, not the step size, are what changes."
         ),
+        zh="每换一个类别块loss就跳一下：看起来像步子迈过了头，但变化的是batch，而不是步长。",
     ),
     CausalLink(
         "model_structure",
         "dead_relu",
         via=("config.bottleneck",),
         description="A layer of a few units goes silent when those few units die.",
+        zh="只有几个单元的层，在这几个单元死亡后就完全沉默了。",
     ),
     CausalLink(
         "exploding_gradients",
         "dead_relu",
         via=("layers.grad_growth",),
         description="Exploding gradients give huge updates that kill units.",
+        zh="梯度爆炸带来巨大的更新，让单元死亡。",
     ),
 )

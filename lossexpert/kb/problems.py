@@ -20,6 +20,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.nonfinite",
         "The train loss became NaN or Inf.",
+        zh="训练集loss变成了NaN或Inf。",
         priority=1000,
     ),
     ProblemRule(
@@ -27,6 +28,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.diverging",
         "The train loss climbed far above its minimum.",
+        zh="训练集loss升到了远高于其最小值的位置。",
         priority=1000,
     ),
     ProblemRule(
@@ -34,6 +36,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.no_progress",
         "The train loss barely fell over the whole run.",
+        zh="整个训练过程中训练集loss几乎没有下降。",
         priority=1000,
     ),
     ProblemRule(
@@ -41,6 +44,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.at_chance",
         "The train loss sits at the chance level ln C.",
+        zh="训练集loss停在随机猜测水平ln C。",
         priority=1000,
     ),
     ProblemRule(
@@ -48,6 +52,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.high_final",
         "The train loss ended far above what a fitted model reaches.",
+        zh="训练集loss最终远高于一个拟合好的模型能达到的水平。",
         priority=1000,
     ),
     ProblemRule(
@@ -55,6 +60,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.frozen",
         "The train loss no longer changes at all: learning has stopped.",
+        zh="训练集loss完全不再变化：学习已经停止。",
         priority=1000,
     ),
     ProblemRule(
@@ -62,6 +68,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "layers.zero_update",
         "Layers that receive gradients never change: training is not doing what it should.",
+        zh="有些层收到了梯度却从不改变：训练并没有在做它该做的事。",
         priority=1000,
     ),
     ProblemRule(
@@ -69,6 +76,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.below_floor",
         "The train loss went below the lowest value its loss can take: it measures nothing.",
+        zh="训练集loss低于其损失函数可能取到的最小值：它什么也衡量不了。",
         priority=1000,
     ),
     ProblemRule(
@@ -76,6 +84,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.exact_zero",
         "The train loss is exactly 0.0 on most batches: the objective is degenerate.",
+        zh="大多数batch上训练集loss恰好为0.0：优化目标是退化的。",
         priority=1000,
     ),
     ProblemRule(
@@ -84,6 +93,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         "train.start_below_chance",
         "The train loss starts far below the chance level of the task's loss: it is not "
         "the loss the task needs.",
+        zh="训练集loss的起始值远低于该任务损失函数的随机猜测水平：它不是这个任务需要的损失函数。",
         priority=1000,
     ),
     ProblemRule(
@@ -91,6 +101,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "config.loss_task_mismatch",
         "The loss does not fit the task (a regression loss on a classification target).",
+        zh="损失函数与任务不匹配（对分类目标用了回归损失）。",
         priority=1000,
     ),
     ProblemRule(
@@ -98,6 +109,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.rise_after_fall",
         "The train loss fell, then climbed back well above its minimum.",
+        zh="训练集loss下降之后又回升，远高于其最小值。",
         priority=1000,
     ),
     ProblemRule(
@@ -105,6 +117,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.falling_fast",
         "The train loss was still falling steeply when training stopped.",
+        zh="训练停止时训练集loss仍在急剧下降。",
         priority=1000,
     ),
     ProblemRule(
@@ -112,6 +125,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TRAIN,
         "train.unfinished",
         "The train loss was still falling, far from a fit, when training stopped.",
+        zh="训练停止时训练集loss仍在下降，离拟合还很远。",
         priority=1000,
     ),
     ProblemRule(
@@ -119,6 +133,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         VAL,
         "val.rising",
         "The val loss ended well above its minimum.",
+        zh="验证集loss最终远高于其最小值。",
         priority=900,
         after=(TRAIN,),
     ),
@@ -127,6 +142,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         VAL,
         "val.gap",
         "The val loss ended far above the train loss.",
+        zh="验证集loss最终远高于训练集loss。",
         priority=900,
         after=(TRAIN,),
     ),
@@ -135,6 +151,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TEST,
         "test.above_val",
         "The test loss is a multiple of the val loss.",
+        zh="测试集loss是验证集loss的好几倍。",
         priority=800,
         after=(TRAIN, VAL),
     ),
@@ -143,6 +160,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         TEST,
         "test.above_train",
         "Without a val split: the test loss is a multiple of the train loss.",
+        zh="没有验证集：测试集loss是训练集loss的好几倍。",
         priority=800,
         after=(TRAIN, VAL),
     ),
