@@ -14,6 +14,7 @@ from tests.conftest import EXAMPLES
 
 PKG = Path(lossexpert.__file__).parent
 KB_TEMPLATES = PKG / "kb" / "templates"
+KB_UNITS = PKG / "kb" / "causes"
 REPORT_TEMPLATES = PKG / "reports" / "templates"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -46,6 +47,15 @@ def test_kb_template_sets_cover_the_same_keys(lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
+def test_every_cause_unit_has_the_same_words_in_every_language(lang: str) -> None:
+    units = sorted(p.parent for p in KB_UNITS.glob("*/en.j2"))
+    assert units
+    for unit in units:
+        # The same macros; the other language also holds the rules' descriptions.
+        assert _names(unit / "en.j2") == _names(unit / f"{lang}.j2") - {"descriptions"}, unit
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
 def test_report_labels_cover_the_same_keys(lang: str) -> None:
     en = _names(REPORT_TEMPLATES / "labels_en.j2")
     assert en == _names(REPORT_TEMPLATES / f"labels_{lang}.j2")
@@ -64,10 +74,14 @@ def test_chinese_for_every_finding_of_every_example(path: Path) -> None:
         for text in texts:
             assert CJK.search(text), text
         assert len(f_zh.remedies) == len(f_en.remedies)  # conditional remedies match too
+        assert [t.rule for t in f_zh.rules] == [t.rule for t in f_en.rules]
+        for trace in f_zh.rules:  # the rule trace speaks the diagnosis language too
+            assert CJK.search(trace.description), trace.rule
     for p in zh.problems:
         assert CJK.search(p.title) and all(CJK.search(e.text) for e in p.evidence)
     for m in zh.missing:
         assert CJK.search(m.text), m.key
+    assert all(CJK.search(r.description) for r in zh.not_fired)
 
 
 def test_every_symptom_sentence_renders_in_both_languages() -> None:
@@ -88,5 +102,11 @@ def test_cli_lang_option(tmp_path: Path) -> None:
         )
         assert out.returncode == 0, out.stderr
         assert CJK.search(target.read_text(encoding="utf-8"))
+    # The markdown trace: each fired rule with its description in Chinese.
+    d = lossexpert.diagnose(EXAMPLES[0], lang="zh")
+    markdown = (tmp_path / "out.markdown").read_text(encoding="utf-8")
+    for trace in (t for f in d.findings for t in f.rules):
+        assert f"`{trace.rule}`" in markdown and CJK.search(trace.description)
+        assert trace.description.split("：")[0] in markdown
     bad = run_cli("explain", str(EXAMPLES[0]), "--lang", "fr")
     assert bad.returncode == 2 and "--lang" in bad.stderr

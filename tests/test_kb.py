@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
 
-from lossexpert.kb import CAUSE_IDS, knowledge_base
+from lossexpert.kb import BUILTIN_UNITS, CAUSE_IDS, knowledge_base, unit_directories
 from lossexpert.kb.texts import texts
 from tests.conftest import run_cli
 
 KB = knowledge_base()
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_every_cause_of_the_seed_has_rules() -> None:
-    assert set(KB.causes) == set(CAUSE_IDS)
-    assert len(CAUSE_IDS) == 23
+    # One cause per unit directory, none listed by hand: the counts are derived.
+    units = [d.name for d in unit_directories(BUILTIN_UNITS)]
+    assert set(KB.causes) == set(CAUSE_IDS) == set(units)
+    assert len(CAUSE_IDS) == len(units) > 0
     for cause in KB.causes.values():
         assert any(r.cf > 0 for r in cause.rules), cause.id
+
+
+def test_cause_ids_follow_the_units_ranks() -> None:
+    from lossexpert.kb import units
+
+    ranks = [KB.causes[c].rank for c in CAUSE_IDS]
+    assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)
+    assert list(KB.causes) == list(CAUSE_IDS)  # no plugin in this process
+    assert units.CAUSE_IDS == CAUSE_IDS  # the old import path still answers
 
 
 def test_every_symptom_a_rule_needs_has_a_sentence() -> None:
@@ -44,3 +57,15 @@ def test_rules_cli_covers_all_causes() -> None:
     for row in payload["rules"]:
         assert row["rule"] and row["problem"] and row["description"]
         assert isinstance(row["priority"], int)
+
+
+def test_rules_cli_speaks_the_language_asked() -> None:
+    en = json.loads(run_cli("rules", "--format", "json").stdout)["rules"]
+    out = run_cli("rules", "--format", "json", "--lang", "zh")
+    assert out.returncode == 0, out.stderr
+    zh = json.loads(out.stdout)["rules"]
+    assert [r["rule"] for r in zh] == [r["rule"] for r in en]
+    for row_en, row_zh in zip(en, zh, strict=True):
+        assert CJK.search(row_zh["description"]) and row_zh["description"] != row_en["description"]
+    text = run_cli("rules", "--lang", "zh").stdout
+    assert "DEAD-LAYERS" in text and "大部分ReLU单元" in text

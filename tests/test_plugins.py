@@ -37,6 +37,14 @@ WORDS_ZH = """\
 """
 
 
+def words_zh(namespace: str) -> str:
+    """The zh words, with the description of the unit's rule in Chinese (required, as for a
+    built-in unit)."""
+    rule = f"{namespace}.STALE-SGD-FLAT"
+    text = "普通SGD下loss不动：在ACME，这是特征缓存过期。"
+    return WORDS_ZH + f'{{% set descriptions = {{"{rule}": "{text}"}} %}}\n'
+
+
 def unit(namespace: str, words: dict[str, str]) -> dict[str, Any]:
     return {
         "id": f"{namespace}.stale_cache",
@@ -93,9 +101,13 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("plugins")
     return {
         "good": build_wheel(
-            tmp, "acme-kb", "acme", [unit("acme", {"en": WORDS_EN, "zh": WORDS_ZH})]
+            tmp, "acme-kb", "acme", [unit("acme", {"en": WORDS_EN, "zh": words_zh("acme")})]
         ),
         "no_zh": build_wheel(tmp, "broken-kb", "broken", [unit("broken", {"en": WORDS_EN})]),
+        # zh words, but without the description of the rule in Chinese
+        "no_zh_rule": build_wheel(
+            tmp, "terse-kb", "terse", [unit("terse", {"en": WORDS_EN, "zh": WORDS_ZH})]
+        ),
     }
 
 
@@ -121,6 +133,12 @@ def test_plugin_cause_is_diagnosed_in_both_languages(
         assert top["cause"] == "acme.stale_cache" and top["title"] == title
         assert top["reference"] == "ACME runbook §3"
         assert [r["rule"] for r in top["rules"]] == ["acme.STALE-SGD-FLAT"]
+        description = top["rules"][0]["description"]
+        assert description == (
+            "普通SGD下loss不动：在ACME，这是特征缓存过期。"
+            if lang == "zh"
+            else "Flat loss under plain SGD: at ACME, the stale cache."
+        )
         assert {e["symptom"] for e in top["evidence"]} == {"train.no_progress", "config.plain_sgd"}
     # Without the wheel on the path the same run has no such cause.
     import lossexpert
@@ -152,6 +170,18 @@ def test_unit_without_zh_words_fails_at_load_naming_it(
         line = out.stderr.strip()
         assert "\n" not in line and "Traceback" not in line
         assert "broken.stale_cache" in line and "no zh words" in line
+
+
+def test_unit_without_a_zh_rule_description_fails_at_load_naming_it(
+    wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    for args in (("explain", str(STUCK), "--lang", "en"), ("rules",)):
+        out = cli(*args, path=[wheels["no_zh_rule"]], cwd=tmp_path)
+        assert out.returncode == 2, out.stderr
+        line = out.stderr.strip()
+        assert "\n" not in line and "Traceback" not in line
+        assert "terse.stale_cache" in line and "terse.STALE-SGD-FLAT" in line
+        assert "no zh description" in line
 
 
 def test_settings_select_plugins_and_thresholds(wheels: dict[str, Path], tmp_path: Path) -> None:

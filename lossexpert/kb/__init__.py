@@ -121,13 +121,15 @@ def load_knowledge_base(
                 raise UnitError(f"{unit.origin}: unit {unit.cause.id}: defined twice")
             ordered[unit.cause.id] = unit
     for p in PROBLEM_RULES:
-        if p.zh == "TEMP" and not p.zh.strip():
+        if not p.zh.strip():
             raise UnitError(f"problem rule {p.id}: no zh description")
-    rule_ids = [r.id for u in ordered.values() for r in u.cause.rules]
-    rule_ids += [p.id for p in PROBLEM_RULES]
-    dupes = sorted({i for i in rule_ids if rule_ids.count(i) > 1})
-    if dupes:
-        raise UnitError(f"rule {dupes[0]}: defined by more than one unit")
+    owners: dict[str, list[str]] = {p.id: ["the problem rules"] for p in PROBLEM_RULES}
+    for u in ordered.values():
+        for r in u.cause.rules:
+            owners.setdefault(r.id, []).append(f"cause unit {u.cause.id}")
+    for rid, where in owners.items():
+        if len(where) > 1:
+            raise UnitError(f"rule {rid}: defined twice ({' and '.join(where[:2])})")
     return KnowledgeBase(
         problem_rules=PROBLEM_RULES,
         causes={cid: u.cause for cid, u in ordered.items()},

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
@@ -36,7 +36,8 @@ PROBLEM_ORDER: tuple[ProblemId, ...] = (
 )
 LANGUAGES: tuple[str, ...] = ("en", "zh")
 SOURCE_LANGUAGE = "en"  # the language of the descriptions written in Python
-MACROS = ("title", "why", "remedies")  # the words every unit has in every language
+MACROS = {"title": 0, "why": 0, "remedies": 1}  # the words of every unit in every language:
+# each macro and the number of arguments it is called with (remedies(c): the run's context)
 DESCRIPTIONS = "descriptions"  # the dict of rule descriptions in a unit's <lang>.j2
 
 
@@ -147,8 +148,9 @@ def check_unit(
     (said so in the messages); ``known_symptom``: may a rule use this symptom. Raises ``error``
     with one line naming the unit and what is missing.
     """
+    problems = ", ".join(PROBLEM_ORDER)
     if cause.problem not in PROBLEM_ORDER:
-        raise error(f"{where}: problem must be one of {', '.join(PROBLEM_ORDER)}")
+        raise error(f"{where}: problem must be one of {problems}")
     if not cause.rules:
         raise error(f"{where}: no rules")
     seen: set[str] = set()
@@ -156,6 +158,8 @@ def check_unit(
         if rule.id in seen:
             raise error(f"{where}: rule {rule.id}: defined twice")
         seen.add(rule.id)
+        if rule.problem is not None and rule.problem not in PROBLEM_ORDER:
+            raise error(f"{where}: rule {rule.id}: problem must be one of {problems}")
         if not rule.when or not -1.0 <= rule.cf <= 1.0:
             raise error(f"{where}: rule {rule.id}: needs symptoms in 'when' and -1 <= cf <= 1")
         if not rule.description.strip():
@@ -168,7 +172,7 @@ def check_unit(
     described: dict[str, Mapping[str, str]] = {
         SOURCE_LANGUAGE: {r.id: r.description for r in cause.rules}
     }
-    macros = ", ".join(f"{m}()" if m != "remedies" else f"{m}(c)" for m in MACROS)
+    macros = ", ".join(f"{m}(c)" if n else f"{m}()" for m, n in MACROS.items())
     for lang in LANGUAGES:
         label = f"{lang}.j2" if files else f"{lang} words"
         source = words.get(lang)
@@ -179,10 +183,13 @@ def check_unit(
             tree = _PARSER.parse(source)
         except TemplateSyntaxError as err:
             raise error(f"{where}: {label}: line {err.lineno}: {err.message}") from None
-        defined = {n.name for n in tree.body if isinstance(n, nodes.Macro)}
-        missing = [m for m in MACROS if m not in defined]
-        if missing:
-            raise error(f"{where}: {label}: no macro {missing[0]}()")
+        defined = {n.name: n for n in tree.body if isinstance(n, nodes.Macro)}
+        for name, arity in MACROS.items():
+            macro = defined.get(name)
+            if macro is None:
+                raise error(f"{where}: {label}: no macro {name}()")
+            if not len(macro.args) - len(macro.defaults) <= arity <= len(macro.args):
+                raise error(f"{where}: {label}: macro {name}() must take {arity} argument(s)")
         table = _descriptions(tree, f"{where}: {label}", error)
         if lang == SOURCE_LANGUAGE:
             if table is not None:
@@ -190,9 +197,8 @@ def check_unit(
                     f"{where}: {label}: defines {DESCRIPTIONS}; the {lang} description of a "
                     "rule is the rule's own"
                 )
-        elif table is None:  # TEMP: descriptions not yet written
-            pass
         else:
+            table = table or {}
             for rule in cause.rules:
                 text = table.get(rule.id)
                 if text is None or not text.strip():
@@ -229,3 +235,12 @@ def _descriptions(
             raise error(f"{where}: {DESCRIPTIONS} must be a dict of rule ids to strings")
         return value
     return None
+
+
+def __getattr__(name: str) -> Any:
+    """``CAUSE_IDS`` lived here as a hand-written list; it is now derived from the units."""
+    if name == "CAUSE_IDS":
+        from lossexpert.kb import CAUSE_IDS
+
+        return CAUSE_IDS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
