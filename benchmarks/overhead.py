@@ -7,13 +7,17 @@ For a small CPU MLP and a small CPU CNN, two measurements:
 
 - **steady state**: blocks of ``--steps`` training steps of one model with the collector on
   (default settings, logging the loss tensor every step) and paused (hooks detached, nothing
-  logged), after the dense early window, alternating the order; ratio of the median per-step
-  times;
+  logged), after the dense early window and the time budget's first look (600 steps of
+  warm-up), alternating the order;
 - **fresh watch, first ``--fresh-steps`` steps**: a new model (same seed) trained from step
   0, once plain and once inside a ``watch`` created for it; the timed region holds the
   ``watch`` call (config, layer info, file), the dense sampling window, the data statistics
   of the first batches, every ``run.log`` and ``close`` (flush and fsync). Plain and watched
-  runs alternate in order; ratio of the median run times.
+  runs alternate in order.
+
+Each watched block or run is paired with the plain one next to it in time; the overhead is the
+median of the paired ratios (a drift of the machine's speed cancels within a pair) and the
+interquartile range of those ratios says how far one pair can be trusted.
 
 ``--clock cpu`` times with ``time.process_time`` (CPU time of this process, 1 torch thread)
 instead of the wall clock: on a shared machine other jobs then only add cache noise, not
@@ -106,8 +110,9 @@ def measure(
         def log(loss: torch.Tensor) -> None:
             run.log("train", loss)
 
-        # Warm up, and get past the dense early phase: the steady state is what is timed.
-        block(model, opt, crit, x, y, 250, log)
+        # Warm up, and get past the dense early phase and the time budget's first look
+        # (3 samples after step 200): the steady state is what is timed.
+        block(model, opt, crit, x, y, 600, log)
         for r in range(repeats):
             for use in (True, False) if r % 2 else (False, True):
                 if use:
@@ -116,13 +121,7 @@ def measure(
                     run.pause()
                     plain.append(block(model, opt, crit, x, y, steps, None))
                     run.resume()
-    p, w = statistics.median(plain), statistics.median(watched)
-    return {
-        "model": name,
-        "plain_ms": 1000 * p,
-        "watched_ms": 1000 * w,
-        "overhead_pct": 100 * (w / p - 1),
-    }
+    return _summary(name, plain, watched, 1)
 
 
 def fresh(
@@ -157,12 +156,23 @@ def fresh(
     for r in range(repeats):
         for use in (True, False) if r % 2 else (False, True):
             (watched if use else plain).append(one(use, r))
-    p, w = statistics.median(plain), statistics.median(watched)
+    return _summary(name, plain, watched, steps)
+
+
+def _summary(
+    name: str, plain: list[float], watched: list[float], steps: int
+) -> dict[str, float | str]:
+    """Median of the paired ratios (each watched block against the plain block next to it, so
+    a drift of the machine's speed cancels), and their interquartile range as the spread."""
+    ratios = sorted(w / p for p, w in zip(plain, watched, strict=True))
+    q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios * 3)
     return {
         "model": name,
-        "plain_ms": 1000 * p / steps,
-        "watched_ms": 1000 * w / steps,
-        "overhead_pct": 100 * (w / p - 1),
+        "plain_ms": 1000 * statistics.median(plain) / steps,
+        "watched_ms": 1000 * statistics.median(watched) / steps,
+        "overhead_pct": 100 * (statistics.median(ratios) - 1),
+        "q1_pct": 100 * (q1 - 1),
+        "q3_pct": 100 * (q3 - 1),
     }
 
 
@@ -174,10 +184,10 @@ MODELS: list[tuple[str, Callable[[], nn.Module], tuple[int, ...]]] = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=31)
     parser.add_argument("--fresh-steps", type=int, default=1000)
-    parser.add_argument("--fresh-repeats", type=int, default=7)
+    parser.add_argument("--fresh-repeats", type=int, default=9)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = parser.parse_args()
     global CLOCK
@@ -200,12 +210,15 @@ def main() -> None:
         f"{args.repeats} repeats x {args.steps} steps, median per-step time; "
         f"fresh: {args.fresh_repeats} runs each, median run time"
     )
-    print("| model | window | without (ms/step) | with watch (ms/step) | overhead |")
-    print("|---|---|---|---|---|")
+    print(
+        "| model | window | without (ms/step) | with watch (ms/step) | overhead "
+        "(median of paired ratios) | interquartile range |"
+    )
+    print("|---|---|---|---|---|---|")
     for window, r in rows:
         print(
             f"| {r['model']} | {window} | {r['plain_ms']:.3f} | {r['watched_ms']:.3f} | "
-            f"{r['overhead_pct']:+.2f}% |"
+            f"{r['overhead_pct']:+.2f}% | {r['q1_pct']:+.1f}% .. {r['q3_pct']:+.1f}% |"
         )
 
 

@@ -323,7 +323,14 @@ def run_scenario(sc: Scenario, workdir: Path) -> dict[str, Any]:
         return loss, acc
 
     with lossexpert.watch(
-        model, opt, path, config=config, criterion=criterion, name=sc.name, tags=tags
+        model,
+        opt,
+        path,
+        config=config,
+        criterion=criterion,
+        name=sc.name,
+        tags=tags,
+        overhead_budget=None,  # bundled examples regenerate identically on any machine
     ) as run:
         for split in ("val", "test"):
             run.describe_data(split, xt[split], d.y[split] if d.task == "classification" else None)

@@ -71,7 +71,14 @@ def test_update_ratio_estimate_matches_the_exact_ratio(tmp_path: Path) -> None:
     path = tmp_path / "ratio.jsonl"
     k = 512
     with lossexpert.watch(
-        model, opt, path, criterion=crit, every=3, dense_steps=0, update_sample=k
+        model,
+        opt,
+        path,
+        criterion=crit,
+        every=3,
+        dense_steps=0,
+        update_sample=k,
+        overhead_budget=None,  # every 3rd step, as the hooks below expect
     ) as run:
         opt.register_step_pre_hook(pre)
         opt.register_step_post_hook(post)

@@ -546,7 +546,14 @@ def train(built: Built, path: Path) -> dict[str, Any]:
     best, since_best = math.inf, 0
     nonfinite = False
     with lossexpert.watch(
-        model, opt, path, config=built.config, name=case.name, tags=tags, **built.watch_kwargs
+        model,
+        opt,
+        path,
+        config=built.config,
+        name=case.name,
+        tags=tags,
+        overhead_budget=None,  # sample the same steps on every machine: reproducible runs
+        **built.watch_kwargs,
     ) as run:
         if case.describe_data:
             cls = built.data.task == "classification"

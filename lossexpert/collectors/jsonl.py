@@ -12,7 +12,9 @@ One record per line, each an object with a ``type``:
 - ``layers``: ``{"type": "layers", "step": 40, "stats": {"fc1": {"grad_norm": ..., ...}}}``;
 - ``lr``: ``{"type": "lr", "step": 40, "value": 0.001}``;
 - ``data``: ``{"type": "data", "split": "train", "stats": {...DataStats}}``;
-- ``event``: ``{"type": "event", "kind": "amp_skipped_step", "step": 41}``;
+- ``event``: ``{"type": "event", "kind": "amp_skipped_step", "step": 41}`` or
+  ``{"type": "event", "kind": "sampling_interval", "step": 301, "every": 103}`` (the layer
+  statistics are sampled every 103 steps from there: the collector's time budget);
 - ``end``: ``{"type": "end", "steps": 1000}`` on a clean close.
 
 A process killed mid-write leaves a torn last line: it is ignored with a warning, and every
@@ -28,13 +30,17 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from lossexpert.collectors._json import json_constant
 from lossexpert.errors import RunParseError, RunSchemaError
 from lossexpert.runformat import FORMAT_ID, SERIES_FIELDS
+
+# One encoder, built once: json.dumps with options builds a new one per call (0.7 µs of the
+# 2.4 µs a loss record costs to encode).
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=True).encode
 
 
 class JsonlWriter:
@@ -66,11 +72,15 @@ class JsonlWriter:
         return self._fd is None
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, separators=(",", ":"), allow_nan=True)
+        self.write_many((record,))
+
+    def write_many(self, records: Iterable[dict[str, Any]]) -> None:
+        """Several records under one lock (the collector's batched loss values)."""
+        lines = [_encode(r) for r in records]
         with self._lock:
             if self._fd is None:
                 return
-            self._buffer.append(line)
+            self._buffer.extend(lines)
             now = time.monotonic()
             if (
                 len(self._buffer) >= self.flush_records

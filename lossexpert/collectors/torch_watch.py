@@ -9,7 +9,10 @@ Cheap enough to leave on:
   device buffer and copied to the host in one transfer every ``transfer_every`` samples; no
   per-tensor ``.item()``. Losses logged as tensors are stacked and copied the same way;
 - the update ratio uses a fixed random subset of each weight's elements: no copy of the model;
-- activation hooks are attached only for the forward pass of a sampled step.
+- activation hooks are attached only for the forward pass of a sampled step;
+- after the dense early window, the sampling interval widens so that sampled steps take at
+  most ``overhead_budget`` (0.5 %) of the training time, measured by the wall clock between
+  steps (see ``_watch.schedule``).
 
 It never breaks training: an exception inside any hook is caught, reported once as a
 ``RuntimeWarning``, and that part of the collector switches itself off; a disk that fills up
@@ -28,6 +31,7 @@ The parts live in ``lossexpert.collectors._watch``; this module wires them toget
 
 from __future__ import annotations
 
+import time
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -143,9 +147,11 @@ class Watch:
         flush_records: int = 200,
         flush_seconds: float = 5.0,
         update_sample: int = UPDATE_SAMPLE,
+        overhead_budget: float | None = 0.005,
     ) -> None:
         self.path = Path(path)
-        self.schedule = Schedule(every, dense_steps, dense_every)
+        self.schedule = Schedule(every, dense_steps, dense_every, budget=overhead_budget)
+        self._last_step_end: float | None = None  # perf_counter at the end of the last step
         self.transfer_every = max(1, transfer_every)
         self.loss_transfer_every = max(1, loss_transfer_every)
         self.average_across_ranks = average_across_ranks
@@ -189,6 +195,10 @@ class Watch:
                 f"FSDP2 on {why} not supported; per-layer statistics are off (loss curves and "
                 "config are still recorded)",
             )
+        if reduce is not None:
+            # Every rank must sample the same steps (the all-reduce is a collective); their
+            # clocks differ, so under FSDP2 the interval stays fixed.
+            self.schedule.budget = None
         act_modules = activation_map(inner, layers)
         self._layers = LayerStats(
             [n or type(m).__name__ for n, m in layers],
@@ -306,6 +316,7 @@ class Watch:
             return
         self._handles.append(opt.register_step_pre_hook(self._pre_step))
         self._handles.append(opt.register_step_post_hook(self._post_step))
+        self._last_step_end = None  # the paused steps are not this collector's time
         if self._sampled_now:
             self._acts.attach()
 
@@ -450,6 +461,15 @@ class Watch:
                     self._acts.attach()
                 else:
                     self._acts.detach()
+        now = time.perf_counter()
+        if self._last_step_end is not None:
+            changed = self.schedule.observe(self.step - 1, now - self._last_step_end, sampled)
+            if changed is not None:
+                self._write(
+                    {"type": "event", "kind": "sampling_interval", "step": self.step,
+                     "every": changed}
+                )
+        self._last_step_end = now
 
     # ------------------------------------------------------------------ flushing
 
@@ -468,7 +488,7 @@ class Watch:
         values = stacked.float().cpu().tolist()  # the one transfer
         for (record, _), value in zip(self._pending_losses, values, strict=True):
             record["value"] = value
-            self._write(record)
+        self._sink.write_many([record for record, _ in self._pending_losses])
         self._pending_losses = []
 
     def _write(self, record: dict[str, Any]) -> None:

@@ -326,6 +326,7 @@ def _record(bench: Bench, steps: int) -> Run:
             config=cfg,
             criterion=crit if isinstance(crit, torch.nn.Module) else None,
             name="doctor",
+            overhead_budget=None,  # the same sampled steps whatever the machine's load
         ) as rec:
             done, epoch = 0, 0
             data = bench.all_train()

@@ -41,6 +41,14 @@ class Sink:
         except Exception as err:
             self._fail(err)
 
+    def write_many(self, records: list[dict[str, Any]]) -> None:
+        if self.writer is None:
+            return
+        try:
+            self.writer.write_many(records)
+        except Exception as err:
+            self._fail(err)
+
     def close(self) -> None:
         if self.writer is None:
             return

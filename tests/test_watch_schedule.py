@@ -1,0 +1,91 @@
+"""The sampling schedule: dense early, then as sparse as the collector's time budget needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lossexpert.collectors._watch.schedule import Schedule
+
+
+def feed(schedule: Schedule, plain_s: float, sampled_s: float, steps: int) -> list[int]:
+    """Steps of ``plain_s`` seconds, sampled ones ``sampled_s``; the intervals chosen."""
+    chosen = []
+    for step in range(steps):
+        sampled = schedule.sampled(step)
+        new = schedule.observe(step, sampled_s if sampled else plain_s, sampled)
+        if new is not None:
+            chosen.append(new)
+    return chosen
+
+
+def test_a_costly_sample_on_a_fast_step_widens_the_interval_to_fit_the_budget() -> None:
+    # 1 ms steps, a sample costs 0.4 ms more: 0.4 / (0.005 * 1) = 80 steps per sample.
+    schedule = Schedule(50, 200, 10, budget=0.005)
+    assert feed(schedule, 0.001, 0.0014, 2000) == [80]
+    assert schedule.sampled(2000) and not schedule.sampled(2050)
+
+
+def test_on_a_slower_step_the_interval_stays_at_every() -> None:
+    # 20 ms steps, the same 0.4 ms: 4 steps would fit the budget; never denser than `every`.
+    schedule = Schedule(50, 200, 10, budget=0.005)
+    assert feed(schedule, 0.020, 0.0204, 3000) == []
+    assert schedule.every == 50
+
+
+def test_the_dense_window_is_never_thinned_and_the_interval_is_capped() -> None:
+    schedule = Schedule(50, 200, 10, budget=0.005, max_every=1000)
+    assert feed(schedule, 0.001, 1.0, 200) == []  # inside the dense window: no change
+    assert [s for s in range(200) if schedule.sampled(s)] == list(range(0, 200, 10))
+    assert feed(schedule, 0.001, 1.0, 5000)[-1] == 1000  # a run of any length keeps samples
+
+
+def test_without_a_budget_the_interval_is_exact() -> None:
+    schedule = Schedule(50, 200, 10, budget=None)
+    assert feed(schedule, 0.001, 1.0, 3000) == []
+    assert [s for s in range(1000, 1200) if schedule.sampled(s)] == [1000, 1050, 1100, 1150]
+
+
+def test_a_validation_pass_in_one_interval_does_not_move_it() -> None:
+    schedule = Schedule(50, 200, 10, budget=0.005)
+    chosen = []
+    for step in range(3000):
+        sampled = schedule.sampled(step)
+        seconds = 0.020 if not sampled else 0.0204
+        if step % 300 == 299:
+            seconds = 5.0  # the evaluation loop between epochs lands in one step's interval
+        new = schedule.observe(step, seconds, sampled)
+        if new is not None:
+            chosen.append(new)
+    assert chosen == []
+
+
+def test_a_real_watch_records_the_widened_interval(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    import lossexpert
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(32, 8), torch.randint(0, 2, (32,))
+    path = tmp_path / "run.jsonl"
+    # A budget no sample can fit: the interval goes to its cap after the dense window.
+    with lossexpert.watch(
+        model, opt, path, every=5, dense_steps=10, dense_every=2, overhead_budget=1e-9
+    ) as run:
+        for _ in range(200):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log("train", loss)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    events = [r for r in records if r["type"] == "event" and r["kind"] == "sampling_interval"]
+    assert events and events[0]["every"] == 1000
+    sampled = [r["step"] for r in records if r["type"] == "layers"]
+    assert sampled[:5] == [0, 2, 4, 6, 8]  # the dense window, untouched
+    assert all(s <= events[0]["step"] for s in sampled)  # nothing after the widening
+    loaded = lossexpert.load_run(path).run  # the event reads back; the run is whole
+    assert len(loaded.curves["train"].loss) == 200
