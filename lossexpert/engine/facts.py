@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lossexpert.kb.symptoms import Source as Source  # re-exported: the engine's vocabulary
+from lossexpert.kb.symptoms import check_emission
 from lossexpert.runformat import Run
 
 Scalar = int | float | str | bool
-Source = Literal["curves", "config", "layers", "data", "probe", "user"]
 
 ADAPTIVE_OPTIMIZERS = (
     "adam",
@@ -82,9 +83,12 @@ class Findings:
         return any(s.name == name for s in self.symptoms)
 
     def add(self, name: str, source: Source, strength: float, **values: Scalar | None) -> None:
+        """Add a fact; its name, source and evidence keys must be those registered in
+        ``lossexpert.kb.symptoms`` (asserted: ``python -O`` skips the check)."""
+        clean = {k: _plain(v) for k, v in values.items() if v is not None}
+        assert (why := check_emission(name, source, clean)) is None, why
         if any(s.name == name for s in self.symptoms):
             return  # one fact per symptom: the first (strongest-rule) reading wins
-        clean = {k: _plain(v) for k, v in values.items() if v is not None}
         self.symptoms.append(Symptom(name, source, round(min(1.0, max(0.0, strength)), 3), clean))
 
 
@@ -103,7 +107,10 @@ def _plain(v: Scalar) -> Scalar:
 
 
 def grade(x: float, at: float, full: float) -> float:
-    """0 below ``at``; 0.6 at the threshold rising to 1.0 at ``full`` (either direction)."""
+    """0 below ``at``; 0.6 at the threshold rising to 1.0 at ``full`` (either direction).
+
+    The scale itself (0.6 at the threshold: a fact just past its bar is evidence, not proof)
+    is shared with the doctor's probes; where each fact reaches 1.0 is in ``Thresholds``."""
     if full >= at:
         if x < at:
             return 0.0

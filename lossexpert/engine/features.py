@@ -1,8 +1,10 @@
 """Features: robust summaries of curves and per-layer series. Pure functions, numpy only.
 
 Every function here takes arrays and returns plain Python numbers, so the engine never sees
-raw points, NaN or numpy scalars. Long curves are reduced to at most ``MAX_BINS`` bin medians
-first, which keeps every later statistic O(bins) and the whole pass O(points).
+raw points, NaN or numpy scalars. Long curves are reduced to at most ``Thresholds.summary_bins``
+bin medians first, which keeps every later statistic O(bins) and the whole pass O(points).
+Every window, fraction and minimum count is a field of ``Thresholds`` (``th``); what is left
+inline is arithmetic (a slope needs two points, "half"), indices and numerical epsilons.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from lossexpert.kb.thresholds import Thresholds
 from lossexpert.runformat import Curve
 
 FloatArray = NDArray[np.float64]
-MAX_BINS = 200
+# A bound on memory and time, not a judgement: above this many (points x window) the local
+# level is taken per non-overlapping window instead of a rolling one.
+LOCAL_MEDIAN_MAX_WORK = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def first_nonfinite(series: Series) -> tuple[int, float] | None:
     return int(series.steps[i]), float(series.values[i])
 
 
-def binned_medians(values: FloatArray, max_bins: int = MAX_BINS) -> FloatArray:
+def binned_medians(values: FloatArray, max_bins: int) -> FloatArray:
     """Medians of at most ``max_bins`` equal-size bins of the finite values, in order.
 
     Bins hold ``ceil(n / max_bins)`` points; the (fewer than a bin's worth of) leading points
@@ -116,7 +121,7 @@ def rolling_median(values: FloatArray, window: int) -> FloatArray:
 def local_median(values: FloatArray, window: int) -> FloatArray:
     """The local level of a curve: a centred rolling median while that is cheap, else the
     median of each non-overlapping window (O(n) memory for curves of millions of points)."""
-    if values.size * max(window, 1) <= 20_000_000:
+    if values.size * max(window, 1) <= LOCAL_MEDIAN_MAX_WORK:
         return rolling_median(values, window)
     window = max(1, window)
     n_chunks = -(-values.size // window)
@@ -129,14 +134,14 @@ def local_median(values: FloatArray, window: int) -> FloatArray:
 class CurveSummary:
     n: int
     first: float  # loss at the first point (at init, when logged from step 0)
-    start: float  # robust level over the first 2 % of points (at most 5)
-    final: float  # robust level over the last 10 %
+    start: float  # robust level over the first points (th.start_level_*)
+    final: float  # robust level over the last points (th.final_level_from)
     minimum: float  # lowest bin median
     min_position: float  # where the minimum is, as a fraction of the run
     rel_improvement: float  # (start - final) / |start|
     late_log_slope: float  # Theil-Sen change of ln(loss) across the last third of the run
     noise: float  # median |residual| over the last half, relative to ``start``
-    plateau_onset: float  # fraction of the run after which the level stays within 10 % of final
+    plateau_onset: float  # fraction of the run after which the level stays near final
     spikes: int  # points far above the local median
     nonfinite_step: int | None
     last_step: int
@@ -148,47 +153,57 @@ class CurveSummary:
     falling_fraction: float = 0.0  # share of point-to-point changes that go down
     sign_changes: float = 0.0  # share of consecutive changes that reverse direction
     exact_zero_fraction: float = 0.0  # share of finite points exactly 0.0
-    late_level: float = math.nan  # median of the last fifth (at least 3 points): robust end
+    late_level: float = math.nan  # median of the last fifth (th.late_level_*): robust end
     noise_abs: float = 0.0  # median |residual| over the second half, in loss units
-
-    @property
-    def is_window(self) -> bool:
-        """The curve starts late in the run (a posted excerpt, a resumed log): its first
-        point is not the start of training, so progress since the start cannot be judged."""
-        return self.first_step > 0.25 * max(self.last_step, 1) and self.first_step > 1
+    # The curve starts late in the run (a posted excerpt, a resumed log): its first point is
+    # not the start of training, so progress since the start cannot be judged.
+    is_window: bool = False
 
 
-def summarize(series: Series) -> CurveSummary | None:
+def summarize(series: Series, th: Thresholds) -> CurveSummary | None:
     finite = series.finite()
     if finite.size < 1:
         return None
-    bins = binned_medians(finite)
+    bins = binned_medians(finite, th.summary_bins)
     nb = bins.size
-    head = max(1, min(5, math.ceil(0.02 * finite.size)))
+    head = max(1, min(th.start_level_max_points, math.ceil(th.start_level_fraction * finite.size)))
     start = float(np.median(finite[:head]))
-    final = level(finite, 0.9, 1.0)
+    final = level(finite, th.final_level_from, 1.0)
     # The minimum of a lightly smoothed curve: one lucky low point is not a minimum.
-    smoothed_bins = rolling_median(bins, 3) if nb >= 20 else bins
+    smoothed_bins = (
+        rolling_median(bins, th.minimum_smoothing_window)
+        if nb >= th.minimum_smoothing_min_bins
+        else bins
+    )
     imin = int(np.argmin(smoothed_bins))
     minimum = float(smoothed_bins[imin])
     # The last third; a short curve (a handful of posted points) keeps at least its last two.
-    tail = bins[min(int(nb * 2 / 3), nb - 2) :]
+    tail = bins[min(int(nb * th.late_slope_from), nb - 2) :]
     positive = tail[tail > 0]
     late = theil_sen_slope(np.log(positive)) if positive.size >= 2 else 0.0
-    window = max(5, finite.size // 50)
+    window = max(th.local_level_min_window, finite.size // th.local_level_window_divisor)
     smooth = local_median(finite, window)
     resid = np.abs(finite - smooth)
-    half = finite.size // 2
+    half = finite.size // 2  # noise is read over the second half
     scale = abs(start) if start != 0 else 1.0
-    # Fewer than 8 points cannot separate a trend from noise around it.
-    noise = float(np.median(resid[half:]) / scale) if finite.size >= 8 else 0.0
+    # Too few points cannot separate a trend from noise around it.
+    noisy = finite.size >= th.noise_min_points
+    noise = float(np.median(resid[half:]) / scale) if noisy else 0.0
     local = np.maximum(np.abs(smooth), 1e-12)
-    spikes = int(np.count_nonzero((finite > 3.0 * local) & (finite - smooth > 0.25 * scale)))
+    spikes = int(
+        np.count_nonzero(
+            (finite > th.spike_ratio * local)
+            & (finite - smooth > th.spike_min_height_vs_start * scale)
+        )
+    )
     span = abs(start - final)
-    band = max(0.1 * span, 0.02 * abs(final), 1e-12)
+    band = max(th.plateau_band_of_drop * span, th.plateau_band_of_level * abs(final), 1e-12)
     outside = np.flatnonzero(np.abs(bins - final) > band)
     onset = 0.0 if outside.size == 0 else min(1.0, float(outside[-1] + 1) / nb)
     nf = first_nonfinite(series)
+    first_step = int(series.steps[np.isfinite(series.values)][0])
+    last_step = int(series.steps[-1])
+    late_points = max(th.late_level_min_points, finite.size // th.late_level_divisor)
     return CurveSummary(
         n=series.n,
         first=float(finite[0]),
@@ -202,17 +217,19 @@ def summarize(series: Series) -> CurveSummary | None:
         plateau_onset=onset,
         spikes=spikes,
         nonfinite_step=None if nf is None else nf[0],
-        last_step=int(series.steps[-1]),
+        last_step=last_step,
         min_step=_step_at(series, (imin + 0.5) / nb),
         plateau_step=_step_at(series, onset),
         points_after_min=round((nb - 1 - imin) / nb * finite.size),
-        frozen_fraction=_frozen_tail(finite),
-        first_step=int(series.steps[np.isfinite(series.values)][0]),
+        frozen_fraction=_frozen_tail(finite, th),
+        first_step=first_step,
         falling_fraction=float(np.mean(np.diff(bins) < 0)) if nb >= 2 else 0.0,
         sign_changes=_sign_changes(bins),
         exact_zero_fraction=float(np.mean(finite == 0.0)),
-        late_level=float(np.median(finite[-max(3, finite.size // 5) :])),
-        noise_abs=float(np.median(resid[half:])) if finite.size >= 8 else 0.0,
+        late_level=float(np.median(finite[-late_points:])),
+        noise_abs=float(np.median(resid[half:])) if noisy else 0.0,
+        # A first step of 0 or 1 is the start of training, however short the curve.
+        is_window=first_step > th.window_start_fraction * max(last_step, 1) and first_step > 1,
     )
 
 
@@ -226,11 +243,13 @@ def _sign_changes(values: FloatArray) -> float:
     return float(np.mean(d[1:] != d[:-1]))
 
 
-def _frozen_tail(finite: FloatArray) -> float:
-    """The fraction of the curve, from the end, over which the value stays within 1e-4 of
-    its last value (relative): a minibatch loss that still learns moves far more than that."""
+def _frozen_tail(finite: FloatArray, th: Thresholds) -> float:
+    """The fraction of the curve, from the end, over which the value stays within
+    ``th.frozen_rel_tol`` of its last value (relative): a minibatch loss that still learns
+    moves far more than that."""
     last = finite[-1]
-    changed = np.flatnonzero(np.abs(finite - last) > 1e-4 * max(abs(float(last)), 1e-12))
+    tol = th.frozen_rel_tol * max(abs(float(last)), 1e-12)
+    changed = np.flatnonzero(np.abs(finite - last) > tol)
     tail = finite.size - (int(changed[-1]) + 1 if changed.size else 0)
     return tail / finite.size
 
@@ -243,7 +262,7 @@ def _step_at(series: Series, fraction: float) -> int:
 
 
 def epoch_phase_r2(
-    values: FloatArray, period: int, min_epochs: int = 3
+    values: FloatArray, period: int, th: Thresholds, min_epochs: int
 ) -> tuple[float, float] | None:
     """How much of the detrended loss is explained by the position inside the epoch.
 
@@ -252,9 +271,13 @@ def epoch_phase_r2(
     when there are too few epochs to tell.
     """
     finite = values[np.isfinite(values)]
-    if period < 3 or period > 5000 or finite.size < min_epochs * period:
+    if (
+        period < th.saw_tooth_min_period
+        or period > th.saw_tooth_max_period
+        or finite.size < min_epochs * period
+    ):
         return None
-    finite = finite[-20 * period :]  # the last 20 epochs tell; this bounds the work
+    finite = finite[-th.saw_tooth_epochs_read * period :]  # the last epochs tell; bounds the work
     n = finite.size
     trend = local_median(finite, period)
     resid = finite - trend
@@ -269,14 +292,17 @@ def epoch_phase_r2(
     return 1.0 - within / total, (period - 1) / (n - 1)
 
 
-def dominant_period(values: FloatArray, max_period: int = 2000) -> int | None:
+def dominant_period(values: FloatArray, th: Thresholds) -> int | None:
     """The lag of the strongest autocorrelation peak of the detrended curve (a repeating
-    pattern's period), or None when no lag stands out (peak below 0.3)."""
-    finite = values[np.isfinite(values)][-20 * max_period :]
+    pattern's period), or None when no lag stands out (peak below
+    ``th.period_min_autocorrelation``)."""
+    max_period = th.period_search_max
+    finite = values[np.isfinite(values)][-th.saw_tooth_epochs_read * max_period :]
     n = finite.size
-    if n < 12:
+    if n < th.period_search_min_points:
         return None
-    resid = finite - local_median(finite, max(5, n // 10) | 1)
+    detrend = max(th.period_detrend_min_window, n // th.period_detrend_divisor) | 1  # odd
+    resid = finite - local_median(finite, detrend)
     resid = resid - resid.mean()
     denom = float(np.dot(resid, resid))
     if denom <= 0:
@@ -285,26 +311,27 @@ def dominant_period(values: FloatArray, max_period: int = 2000) -> int | None:
     spectrum = np.fft.rfft(resid, size)
     acf = np.fft.irfft(spectrum * np.conj(spectrum), size)[: n // 2] / denom
     hi = min(acf.size - 1, max_period)
-    if hi < 4:
+    shortest = th.saw_tooth_min_period
+    if hi < shortest + 1:  # no lag with a neighbour on each side to be a peak
         return None
-    lags = np.arange(3, hi)
+    lags = np.arange(shortest, hi)
     peaks = lags[(acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1])]
     if peaks.size == 0:
         return None
     best = int(peaks[np.argmax(acf[peaks])])
-    return best if acf[best] >= 0.3 else None
+    return best if acf[best] >= th.period_min_autocorrelation else None
 
 
-def steps_per_epoch_from(series: Series) -> int | None:
+def steps_per_epoch_from(series: Series, th: Thresholds) -> int | None:
     """Points per epoch when the curve logs every step with a fractional epoch column."""
     if series.epochs is None:
         return None
     e = series.epochs[np.isfinite(series.epochs)]
-    if e.size < 4:
+    if e.size < th.epoch_column_min_points:
         return None
-    whole = np.floor(e - 1e-9)
+    whole = np.floor(e - 1e-9)  # epoch 3.0 closes epoch 2 (a float epsilon, not a judgement)
     _, counts = np.unique(whole, return_counts=True)
-    if counts.size < 3:
+    if counts.size < th.epoch_column_min_epochs:
         return None
     return int(np.median(counts))
 
@@ -325,13 +352,13 @@ def count_nonfinite(values: list[float | None] | None) -> int:
     return sum(1 for v in values if v is not None and not math.isfinite(v))
 
 
-def growth_decades(values: list[float | None] | None) -> float | None:
+def growth_decades(values: list[float | None] | None, th: Thresholds) -> float | None:
     """log10 of (late level / early level) of a positive series; None if undefined."""
-    if not values or len(values) < 4:
+    if not values or len(values) < th.growth_min_points:
         return None
     a = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     a = a[np.isfinite(a) & (a > 0)]
-    if a.size < 4:
+    if a.size < th.growth_min_points:
         return None
-    k = max(1, a.size // 10)
+    k = max(1, a.size // th.growth_window_divisor)
     return float(math.log10(np.median(a[-k:]) / np.median(a[:k])))

@@ -73,7 +73,7 @@ def train_signatures(
     out: Findings,
 ) -> None:
     finite = series.finite()
-    _below_floor(run, s, out)
+    _below_floor(run, s, th, out)
     _exact_zero(s, th, out)
     if chance is not None:
         _start_below_chance(s, chance, th, out)
@@ -81,37 +81,46 @@ def train_signatures(
         _uniform_output(run, s, th, out)
         _mean_prediction(run, s, th, out)
     _rise_after_fall(run, s, th, out)
-    _steady_climb(finite, out)
+    _steady_climb(finite, th, out)
     _spike_then_stall(finite, th, out)
     _flat_and_jumpy(s, th, out)
-    _noiseless(run, series, s, out)
+    _noiseless(run, series, s, th, out)
     _falling_fast(s, th, out)
     _memorization(run, s, th, out)
-    _stopped_short(run, series, s, out)
+    _stopped_short(run, series, s, th, out)
 
 
-def _below_floor(run: Run, s: F.CurveSummary, out: Findings) -> None:
+def _below_floor(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     lowest = min(s.minimum, s.final, s.first)
     if lowest >= 0:
         return
     loss = norm_name(run.config.loss)
     bounded = loss in NON_NEGATIVE_LOSSES or (not loss and is_classification(run))
     if bounded:
-        out.add("train.below_floor", "curves", 1.0, minimum=lowest, loss=loss or "cross_entropy")
+        out.add(
+            "train.below_floor",
+            "curves",
+            th.train_below_floor_strength,
+            minimum=lowest,
+            loss=loss or "cross_entropy",
+        )
     else:
         # Some objectives are negative by design (log-likelihoods, adversarial terms): only
         # weak evidence until the loss is known.
-        out.add("train.negative", "curves", 0.6, minimum=lowest)
+        out.add("train.negative", "curves", th.train_negative_strength, minimum=lowest)
 
 
 def _exact_zero(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     # float32 cross-entropy is exactly 0.0 only when every sample's margin exceeds ~16.6 nats
     # (ln 2^24): a real model on a real task does not get there batch after batch.
-    if s.exact_zero_fraction >= th.exact_zero_fraction and s.n * s.exact_zero_fraction >= 3:
+    if (
+        s.exact_zero_fraction >= th.exact_zero_fraction
+        and s.n * s.exact_zero_fraction >= th.exact_zero_min_points
+    ):
         out.add(
             "train.exact_zero",
             "curves",
-            grade(s.exact_zero_fraction, th.exact_zero_fraction, 0.8),
+            grade(s.exact_zero_fraction, th.exact_zero_fraction, th.train_exact_zero_full_at),
             zero_pct=100 * s.exact_zero_fraction,
             points=s.n,
         )
@@ -121,30 +130,38 @@ def _start_below_chance(s: F.CurveSummary, chance: float, th: Thresholds, out: F
     # Cross-entropy at init is ~ln C whatever the model; a first value far below it on a
     # curve that starts at the beginning is not cross-entropy (MSE on one-hot targets starts
     # near 1/C) or the targets are not what the task says.
-    early = s.first_step <= max(10, 0.02 * s.last_step)
+    early = s.first_step <= max(
+        th.start_below_chance_first_step, th.start_below_chance_first_step_fraction * s.last_step
+    )
     if early and 0 <= s.first < th.start_below_chance * chance:
         out.add(
             "train.start_below_chance",
             "curves",
-            grade(s.first / chance, th.start_below_chance, 0.0),
+            grade(s.first / chance, th.start_below_chance, th.train_start_below_chance_full_at),
             first=s.first,
             chance=chance,
             ratio=s.first / chance,
         )
 
 
-def chance_from_first_loss(run: Run, s: F.CurveSummary | None, out: Findings) -> float | None:
+def chance_from_first_loss(
+    run: Run, s: F.CurveSummary | None, th: Thresholds, out: Findings
+) -> float | None:
     """With nothing said about the task: a curve logged from the first update whose first
-    value is ln C for a small common class count (within 3 %) is a cross-entropy at init
+    value is ln C for a small common class count (within a few %) is a cross-entropy at init
     ("check the loss at init is ln C", Karpathy's recipe): take ln C as its chance level."""
     cfg = run.config
-    if s is None or s.n < 5 or cfg.task is not None or cfg.loss is not None:
+    if cfg.task is not None or cfg.loss is not None:
         return None
-    if s.first_step > 1 or s.first <= 0:
+    if s is None or s.n < th.classes_from_first_loss_min_points:
         return None
-    for c in COMMON_CLASS_COUNTS[:9]:  # 2..10: wider counts are not told apart at init
+    if s.first_step > 1 or s.first <= 0:  # logged from the first update: step 0 or 1
+        return None
+    for c in COMMON_CLASS_COUNTS:
+        if c > th.classes_from_first_loss_max:  # wider counts are not told apart at init
+            break
         level = math.log(c)
-        if abs(s.first - level) <= 0.03 * level:
+        if abs(s.first - level) <= th.classes_from_first_loss_tol * level:
             out.context["classes_from_first_loss"] = c
             out.missing.append("config.num_classes.inferred")
             return level
@@ -161,7 +178,14 @@ def _uniform_output(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) 
     for c in COMMON_CLASS_COUNTS:
         level = math.log(c)
         if abs(s.final - level) <= th.log_classes_tol * level:
-            out.add("train.at_chance", "curves", 0.8, final=s.final, chance=level, classes=c)
+            out.add(
+                "train.at_chance",
+                "curves",
+                th.train_at_chance_guessed_strength,
+                final=s.final,
+                chance=level,
+                classes=c,
+            )
             return
 
 
@@ -176,15 +200,24 @@ def _mean_prediction(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings)
     variance = train.label_std**2
     plateaued = abs(s.late_log_slope) < th.plateau_log_slope
     if plateaued and s.final >= (1 - th.at_chance_tol) * variance:
-        out.add("train.at_chance", "curves", 1.0, final=s.final, chance=variance, kind="variance")
+        out.add(
+            "train.at_chance",
+            "curves",
+            th.train_at_chance_strength,
+            final=s.final,
+            chance=variance,
+            kind="variance",
+        )
 
 
 def _rise_after_fall(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     """Fell, then climbed back well above its minimum (short of a divergence): gradients that
     accumulate (a missing zero_grad) climb steadily; a step size too large jumps."""
-    if out.has("train.diverging") or s.minimum <= 0 or s.points_after_min < 3:
+    if out.has("train.diverging") or s.minimum <= 0:
         return
-    if _lr_raised_after(run, s.min_step):
+    if s.points_after_min < th.rise_after_fall_min_points_after:
+        return
+    if _lr_raised_after(run, s.min_step, th):
         return  # a warm restart raises the loss on purpose
     fell = s.minimum <= (1 - th.no_progress_rel) * s.start
     rise = s.final / s.minimum
@@ -204,29 +237,38 @@ def _rise_after_fall(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings)
         )
 
 
-def _steady_climb(finite: F.FloatArray, out: Findings) -> None:
+def _steady_climb(finite: F.FloatArray, th: Thresholds, out: Findings) -> None:
     """After its minimum the loss climbs steadily, bin after bin, rather than jumping: the
     mark of an update that grows with every step (gradients summed over steps grow it
     linearly), where a too-large step size overshoots in jumps and blows up."""
-    if not (out.has("train.rise_after_fall") or out.has("train.diverging")) or finite.size < 20:
+    if not (out.has("train.rise_after_fall") or out.has("train.diverging")):
         return
-    smooth = F.binned_medians(F.local_median(finite, max(3, finite.size // 50)), 60)
+    if finite.size < th.steady_climb_min_points:
+        return
+    window = max(th.steady_climb_min_window, finite.size // th.steady_climb_window_divisor)
+    smooth = F.binned_medians(F.local_median(finite, window), th.steady_climb_bins)
     i = int(np.argmin(smooth))
     after = smooth[i:]
-    if after.size < 6:
+    if after.size < th.steady_climb_min_bins:
         return
     rising = float(np.mean(np.diff(after) > 0))
-    if rising >= 0.8:
-        out.add("train.steady_climb", "curves", 0.8, rising_pct=100 * rising, bins=after.size)
+    if rising >= th.steady_climb_rising_share:
+        out.add(
+            "train.steady_climb",
+            "curves",
+            th.train_steady_climb_strength,
+            rising_pct=100 * rising,
+            bins=after.size,
+        )
 
 
-def _lr_raised_after(run: Run, step: int) -> bool:
+def _lr_raised_after(run: Run, step: int, th: Thresholds) -> bool:
     """The recorded learning rate went up (a warm restart, a cyclic schedule) after ``step``."""
     sched = run.config.lr_schedule
     if sched is None:
         return False
     pairs = [(t, v) for t, v in zip(sched.step, sched.value, strict=False) if t >= step]
-    return any(b > 1.5 * a for (_, a), (_, b) in itertools.pairwise(pairs))
+    return any(b > th.lr_restart_factor * a for (_, a), (_, b) in itertools.pairwise(pairs))
 
 
 def _spike_then_stall(finite: F.FloatArray, th: Thresholds, out: Findings) -> None:
@@ -234,20 +276,27 @@ def _spike_then_stall(finite: F.FloatArray, th: Thresholds, out: Findings) -> No
     where it was: the jump did lasting damage (units killed, weights thrown far away). A spike
     that recovers is healthy noise."""
     n = finite.size
-    if n < 10:
+    if n < th.spike_min_points:
         return
-    level = F.local_median(finite, max(5, n // 50))
+    level = F.local_median(
+        finite, max(th.local_level_min_window, n // th.local_level_window_divisor)
+    )
     ratio = finite / np.maximum(np.abs(level), 1e-12)
-    start = max(2, n // 10)  # the first points fall fast and are not spikes
+    # The first points fall fast and are not spikes.
+    start = max(th.spike_skip_min_points, n // th.spike_skip_divisor)
     candidates = np.flatnonzero(ratio[start:] >= th.spike_ratio) + start
     for i in candidates:
-        before = float(np.median(finite[max(0, i - 5) : i]))
+        before = float(np.median(finite[max(0, i - th.spike_level_before_points) : i]))
         after = finite[i + 1 :]
-        if after.size >= 3 and before > 0 and float(np.min(after)) >= th.stall_after_spike * before:
+        if (
+            after.size >= th.spike_stall_min_points_after
+            and before > 0
+            and float(np.min(after)) >= th.stall_after_spike * before
+        ):
             out.add(
                 "train.spike_then_stall",
                 "curves",
-                0.8,
+                th.train_spike_then_stall_strength,
                 step_index=int(i),
                 before=before,
                 peak=float(finite[i]),
@@ -262,28 +311,37 @@ def _flat_and_jumpy(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     bounces around a level."""
     # Only on a few points (epoch-level logs, posted values): a per-step minibatch loss
     # reverses direction at every other step whatever the step size (sampling noise).
-    if not out.has("train.no_progress") or not 4 <= s.n <= 30:
+    if not out.has("train.no_progress"):
+        return
+    if not th.flat_jumpy_min_points <= s.n <= th.flat_jumpy_max_points:
         return
     if s.sign_changes >= th.jumpy_sign_changes:
         out.add(
             "train.flat_jumpy",
             "curves",
-            grade(s.sign_changes, th.jumpy_sign_changes, 1.0),
+            grade(s.sign_changes, th.jumpy_sign_changes, th.train_flat_jumpy_full_at),
             reversals_pct=100 * s.sign_changes,
             points=s.n,
         )
 
 
-def _noiseless(run: Run, series: F.Series, s: F.CurveSummary, out: Findings) -> None:
+def _noiseless(
+    run: Run, series: F.Series, s: F.CurveSummary, th: Thresholds, out: Findings
+) -> None:
     """One update per epoch (full-batch training): the epoch counter advances by one at every
     step, and the curve has none of the minibatch noise."""
-    spe = run.config.steps_per_epoch or F.steps_per_epoch_from(series)
-    if series.epochs is None or s.n < 10:
+    spe = run.config.steps_per_epoch or F.steps_per_epoch_from(series, th)
+    least = th.one_step_per_epoch_min_points
+    if series.epochs is None or s.n < least:
         return
     e = series.epochs[np.isfinite(series.epochs)]
-    one_per_epoch = spe == 1 or (e.size >= 10 and float(np.median(np.diff(e))) >= 0.999)
-    if one_per_epoch and s.noise < 0.002:
-        out.add("train.one_step_per_epoch", "curves", 0.8, points=s.n)
+    one_per_epoch = spe == 1 or (
+        e.size >= least and float(np.median(np.diff(e))) >= th.one_step_per_epoch_min_epoch_step
+    )
+    if one_per_epoch and s.noise < th.one_step_per_epoch_max_noise:
+        out.add(
+            "train.one_step_per_epoch", "curves", th.train_one_step_per_epoch_strength, points=s.n
+        )
 
 
 def _falling_fast(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
@@ -293,17 +351,24 @@ def _falling_fast(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     # to ~0 keeps falling in log terms while its absolute changes have become tiny.
     late_drop = s.final * (math.exp(-s.late_log_slope) - 1)
     share = late_drop / max(s.start - s.final, 1e-12)
-    if -s.late_log_slope >= th.falling_fast_log_drop and s.final > 0 and share >= 0.25:
+    fast = -s.late_log_slope >= th.falling_fast_log_drop
+    if fast and s.final > 0 and share >= th.falling_fast_min_share:
         out.add(
             "train.falling_fast",
             "curves",
-            grade(-s.late_log_slope, th.falling_fast_log_drop, 2 * th.falling_fast_log_drop),
+            grade(
+                -s.late_log_slope,
+                th.falling_fast_log_drop,
+                th.train_falling_fast_full_multiple * th.falling_fast_log_drop,
+            ),
             drop_pct=100 * (1 - math.exp(s.late_log_slope)),
             final=s.final,
         )
 
 
-def _stopped_short(run: Run, series: F.Series, s: F.CurveSummary, out: Findings) -> None:
+def _stopped_short(
+    run: Run, series: F.Series, s: F.CurveSummary, th: Thresholds, out: Findings
+) -> None:
     """Training ended within its first pass over the data, or at under half of the epochs or
     steps it was configured for: whatever else is wrong, it did not run long enough to tell."""
     cfg = run.config
@@ -314,15 +379,17 @@ def _stopped_short(run: Run, series: F.Series, s: F.CurveSummary, out: Findings)
     if done is None and cfg.steps_per_epoch:
         done = s.last_step / cfg.steps_per_epoch
     planned = float(cfg.epochs) if cfg.epochs else None
-    short = done is not None and (done < 1.0 or (planned is not None and done < 0.5 * planned))
+    part = th.stopped_short_fraction
+    # done < 1.0: training ended within its first pass over the data.
+    short = done is not None and (done < 1.0 or (planned is not None and done < part * planned))
     if not short and cfg.max_steps:
-        short = s.last_step < 0.5 * cfg.max_steps
+        short = s.last_step < part * cfg.max_steps
         done = None
     if short:
         out.add(
             "train.stopped_short",
             "curves",
-            0.9,
+            th.train_stopped_short_strength,
             epochs_done=round(done, 3) if done is not None else "?",
             epochs_planned=planned if planned is not None else "?",
             steps=s.last_step,
@@ -354,10 +421,10 @@ def val_signatures(
 ) -> None:
     if tr is None or va is None:
         return
-    _val_diverging_from_train(tr, va, out)
+    _val_diverging_from_train(tr, va, th, out)
     if (
         chance is not None
-        and va.n >= 3
+        and va.n >= th.val_trend_min_points
         and va.late_level > th.val_worse_than_chance * chance
         and tr.final < chance
     ):
@@ -367,7 +434,7 @@ def val_signatures(
         out.add(
             "val.worse_than_chance",
             "curves",
-            0.8,
+            th.val_worse_than_chance_strength,
             val=va.late_level,
             chance=chance,
             train=tr.final,
@@ -375,7 +442,14 @@ def val_signatures(
     if va.final > 0 and tr.final > 0:
         ratio = va.final / tr.final
         if ratio <= th.val_below_train:
-            out.add("val.below_train", "curves", 0.7, val=va.final, train=tr.final, ratio=ratio)
+            out.add(
+                "val.below_train",
+                "curves",
+                th.val_below_train_strength,
+                val=va.final,
+                train=tr.final,
+                ratio=ratio,
+            )
         # A val loss many times the train loss *and* far above any fitted level: not the
         # gentle drift of over-fitting but inputs the model was not trained on (a different
         # preprocessing of the val data), or confident mistakes on a few samples.
@@ -384,24 +458,30 @@ def val_signatures(
             out.add(
                 "val.extreme_gap",
                 "curves",
-                grade(math.log10(ratio), math.log10(th.val_extreme_ratio), 2.0),
+                grade(
+                    math.log10(ratio),
+                    math.log10(th.val_extreme_ratio),
+                    th.val_extreme_gap_full_decades,
+                ),
                 val=va.final,
                 train=tr.final,
                 ratio=ratio,
             )
 
 
-def _val_diverging_from_train(tr: F.CurveSummary, va: F.CurveSummary, out: Findings) -> None:
+def _val_diverging_from_train(
+    tr: F.CurveSummary, va: F.CurveSummary, th: Thresholds, out: Findings
+) -> None:
     """A short pair of curves (a few epochs): the val loss rose at each of its last points
     while the train loss kept falling — over-fitting, seen as early as it can be."""
-    if not (3 <= va.n < 10) or out.has("val.rising"):
+    if not (th.val_trend_min_points <= va.n < th.val_short_max_points) or out.has("val.rising"):
         return
-    rising_tail = va.points_after_min >= 2 and va.final > va.minimum
-    if rising_tail and tr.falling_fraction >= 0.75 and tr.final < tr.start:
+    rising_tail = va.points_after_min >= th.val_rise_min_points_after_min and va.final > va.minimum
+    if rising_tail and tr.falling_fraction >= th.steady_fall_fraction and tr.final < tr.start:
         out.add(
             "val.rising",
             "curves",
-            0.6,
+            th.val_rising_short_strength,
             minimum=va.minimum,
             final=va.final,
             rise_pct=100 * (va.final - va.minimum) / max(va.minimum, 1e-12),
@@ -420,19 +500,26 @@ def _update_high_early(layers: list[LayerStats], th: Thresholds, out: Findings) 
     """The first sampled updates were large (above update_ratio_high) in most layers, even if
     later ones are small: what a too-large step does before it kills or saturates the units
     (after which nothing moves and the median looks low)."""
+    first = th.update_early_points
     early = [
-        F.finite_median(L.update_ratio[:3])
+        F.finite_median(L.update_ratio[:first])
         for L in layers
-        if L.update_ratio and len(L.update_ratio) >= 3
+        if L.update_ratio and len(L.update_ratio) >= first
     ]
     known = [u for u in early if u is not None]
-    if known and float(np.median(known)) > th.update_ratio_high and not out.has(
-        "layers.update_high"
+    if (
+        known
+        and float(np.median(known)) > th.update_ratio_high
+        and not out.has("layers.update_high")
     ):
         out.add(
             "layers.update_high_early",
             "layers",
-            grade(math.log10(float(np.median(known)) / th.update_ratio_high), 0.0, 1.0),
+            grade(
+                math.log10(float(np.median(known)) / th.update_ratio_high),
+                0.0,
+                th.layers_update_high_early_full_decades,
+            ),
             ratio=float(np.median(known)),
             limit=th.update_ratio_high,
         )
@@ -451,7 +538,7 @@ def _update_burst(layers: list[LayerStats], th: Thresholds, out: Findings) -> No
         out.add(
             "layers.update_burst",
             "layers",
-            grade(math.log10(worst[0] / th.update_burst), 0.0, 1.0),
+            grade(math.log10(worst[0] / th.update_burst), 0.0, th.layers_update_burst_full_decades),
             ratio=worst[0],
             layer=worst[1],
             step=worst[2],
@@ -466,7 +553,13 @@ def _dead_from_start(layers: list[LayerStats], th: Thresholds, out: Findings) ->
             (d for d in layer.dead_fraction or [] if d is not None and math.isfinite(d)), None
         )
         if first is not None and first > th.dead_fraction:
-            out.add("layers.dead_from_start", "layers", 0.9, layer=layer.name, dead_pct=100 * first)
+            out.add(
+                "layers.dead_from_start",
+                "layers",
+                th.layers_dead_from_start_strength,
+                layer=layer.name,
+                dead_pct=100 * first,
+            )
             return
 
 
@@ -476,27 +569,31 @@ def _grad_linear_growth(layers: list[LayerStats], th: Thresholds, out: Findings)
     (log g linear in t). Which of the two lines fits better tells them apart."""
     best: tuple[float, str, float] | None = None
     for layer in layers:
-        if not layer.grad_norm or len(layer.grad_norm) < 6:
+        if not layer.grad_norm or len(layer.grad_norm) < th.grad_growth_fit_min_points:
             continue
         steps = np.asarray(layer.step[: len(layer.grad_norm)], dtype=np.float64)
         g = np.array([np.nan if v is None else v for v in layer.grad_norm], dtype=np.float64)
         keep = np.isfinite(g) & (g > 0) & (steps > 0)
-        if keep.sum() < 6:
+        if keep.sum() < th.grad_growth_fit_min_points:
             continue
         t, lg = steps[keep], np.log(g[keep])
-        decades = (lg[-1] - lg[0]) / math.log(10)
+        decades = (lg[-1] - lg[0]) / math.log(10)  # ln -> log10
         if decades < th.accumulation_decades:
             continue
         slope, r2_power = _fit(np.log(t), lg)
         _, r2_exp = _fit(t, lg)
-        power_law = 0.4 <= slope <= 1.6 and r2_power >= 0.9 and r2_power > r2_exp
+        power_law = (
+            th.accumulation_exponent_low <= slope <= th.accumulation_exponent_high
+            and r2_power >= th.accumulation_min_r2
+            and r2_power > r2_exp
+        )
         if power_law and (best is None or decades > best[0]):
             best = (decades, layer.name, slope)
     if best is not None:
         out.add(
             "layers.grad_linear_growth",
             "layers",
-            grade(best[0], th.accumulation_decades, 3.0),
+            grade(best[0], th.accumulation_decades, th.layers_grad_linear_growth_full_decades),
             layer=best[1],
             decades=best[0],
             exponent=best[2],
@@ -519,44 +616,64 @@ def normal_state(run: Run, th: Thresholds, out: Findings) -> None:
     statistics; when they were recorded and are normal, the cause is contradicted
     (differential diagnosis: the absence of an expected sign is evidence too)."""
     layers = run.layers
-    dead = [F.finite_median(L.dead_fraction, 0.5) for L in layers if L.dead_fraction]
+    late = th.layer_stats_from
+    dead = [F.finite_median(L.dead_fraction, late) for L in layers if L.dead_fraction]
     dead_known = [d for d in dead if d is not None]
-    if dead_known and max(dead_known) < th.dead_fraction / 2:
-        out.add("layers.dead_normal", "layers", 0.8, max_dead_pct=100 * max(dead_known))
+    if dead_known and max(dead_known) < th.dead_fraction * th.dead_normal_share:
+        out.add(
+            "layers.dead_normal",
+            "layers",
+            th.layers_dead_normal_strength,
+            max_dead_pct=100 * max(dead_known),
+        )
     updates = [F.finite_median(L.update_ratio) for L in layers if L.update_ratio]
     upd = [u for u in updates if u is not None and u > 0]
     if upd and max(upd) < th.update_ratio_high and min(upd) > th.update_ratio_low:
-        out.add("layers.updates_normal", "layers", 0.7, lowest=min(upd), highest=max(upd))
-    grads = [F.finite_median(L.grad_norm, 0.5) for L in layers if L.grad_norm]
+        out.add(
+            "layers.updates_normal",
+            "layers",
+            th.layers_updates_normal_strength,
+            lowest=min(upd),
+            highest=max(upd),
+        )
+    grads = [F.finite_median(L.grad_norm, late) for L in layers if L.grad_norm]
     g = [x for x in grads if x is not None and x > 0]
-    growth = [F.growth_decades(L.grad_norm) for L in layers if L.grad_norm]
+    growth = [F.growth_decades(L.grad_norm, th) for L in layers if L.grad_norm]
     grew = max((x for x in growth if x is not None), default=0.0)
     if len(g) >= 2 and not out.has("layers.grad_nonfinite"):
         ratio = g[0] / g[-1]
-        within = 10 * th.vanishing_ratio < ratio < th.exploding_ratio / 10
-        if within and grew < 1.0:
-            out.add("layers.grads_normal", "layers", 0.8, ratio=ratio, layers=len(g))
+        margin = th.grads_normal_margin
+        within = margin * th.vanishing_ratio < ratio < th.exploding_ratio / margin
+        if within and grew < th.grads_normal_max_growth_decades:
+            out.add(
+                "layers.grads_normal",
+                "layers",
+                th.layers_grads_normal_strength,
+                ratio=ratio,
+                layers=len(g),
+            )
     train = run.data.get("train")
     if train is None:
         return
     if (train.feature_std or train.input_std is not None) and not out.has("data.unnormalized"):
-        out.add("data.normalized", "data", 0.7)
-    if train.ordered_batch_fraction is not None and train.ordered_batch_fraction <= 0.05:
-        out.add("data.shuffled", "data", 0.8, fraction=train.ordered_batch_fraction)
+        out.add("data.normalized", "data", th.data_normalized_strength)
+    ordered = train.ordered_batch_fraction
+    if ordered is not None and ordered <= th.shuffled_max_ordered:
+        out.add("data.shuffled", "data", th.data_shuffled_strength, fraction=ordered)
     if train.label_counts and len(train.label_counts) >= 2:
         counts = list(train.label_counts.values())
         ratio = min(counts) / max(max(counts), 1)
-        if ratio >= 0.5:
-            out.add("data.balanced", "data", 0.8, ratio=ratio)
+        if ratio >= th.balanced_min_ratio:
+            out.add("data.balanced", "data", th.data_balanced_strength, ratio=ratio)
 
 
-def config_signatures(run: Run, out: Findings) -> None:
-    _one_hot_regression(run, out)
-    _transformer_no_warmup(run, out)
-    _can_memorize(run, out)
+def config_signatures(run: Run, th: Thresholds, out: Findings) -> None:
+    _one_hot_regression(run, th, out)
+    _transformer_no_warmup(run, th, out)
+    _can_memorize(run, th, out)
 
 
-def _can_memorize(run: Run, out: Findings) -> None:
+def _can_memorize(run: Run, th: Thresholds, out: Findings) -> None:
     """At least two parameters per training sample: a network of this size can fit any
     labelling of its training set (Zhang et al. 2017: 2n + d weights suffice for n samples),
     so failing to fit it is not a lack of capacity."""
@@ -564,17 +681,17 @@ def _can_memorize(run: Run, out: Findings) -> None:
     stats = run.data.get("train")
     n_train = cfg.split_sizes.get("train") or (stats.n_samples if stats is not None else None)
     params = cfg.model.parameters if cfg.model is not None else None
-    if params and n_train and params >= 2 * n_train:
+    if params and n_train and params >= th.can_memorize_params_per_sample * n_train:
         out.add(
             "config.can_memorize",
             "config",
-            0.7,
+            th.config_can_memorize_strength,
             parameters=params,
             samples=n_train,
         )
 
 
-def _one_hot_regression(run: Run, out: Findings) -> None:
+def _one_hot_regression(run: Run, th: Thresholds, out: Findings) -> None:
     """Targets that are rows of one 1 and zeros are class labels, whatever loss is applied
     to them: MSE on one-hot targets is a classifier trained with a regression loss (its
     gradient vanishes as the softmax saturates; cross-entropy's does not)."""
@@ -584,11 +701,15 @@ def _one_hot_regression(run: Run, out: Findings) -> None:
         return
     if loss in REGRESSION_LOSSES or (not loss and run.config.task == "regression"):
         out.add(
-            "config.loss_task_mismatch", "data", 0.9, loss=loss or "mse", task="classification"
+            "config.loss_task_mismatch",
+            "data",
+            th.config_loss_task_mismatch_strength,
+            loss=loss or "mse",
+            task="classification",
         )
 
 
-def _transformer_no_warmup(run: Run, out: Findings) -> None:
+def _transformer_no_warmup(run: Run, th: Thresholds, out: Findings) -> None:
     """A transformer trained with an adaptive optimizer and no learning-rate warm-up: Adam's
     early updates have a high-variance second-moment estimate, and post-LN transformers get
     stuck or diverge without warm-up (Popel & Bojar 2018; Liu et al. 2020, RAdam)."""
@@ -604,4 +725,9 @@ def _transformer_no_warmup(run: Run, out: Findings) -> None:
         v = cfg.lr_schedule.value
         warmup = v[0] < max(v)
     if transformer and opt.startswith(("adam", "nadam")) and not warmup:
-        out.add("config.transformer_no_warmup", "config", 0.8, optimizer=opt)
+        out.add(
+            "config.transformer_no_warmup",
+            "config",
+            th.config_transformer_no_warmup_strength,
+            optimizer=opt,
+        )

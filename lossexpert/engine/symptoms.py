@@ -58,10 +58,10 @@ def extract(run: Run, th: Thresholds) -> Findings:
     chance = chance_level(run)
     series = {split: F.to_series(curve) for split, curve in run.curves.items()}
     summaries: dict[str, F.CurveSummary | None] = {
-        split: F.summarize(s) for split, s in series.items()
+        split: F.summarize(s, th) for split, s in series.items()
     }
     if chance is None:
-        chance = chance_from_first_loss(run, summaries.get("train"), out)
+        chance = chance_from_first_loss(run, summaries.get("train"), th, out)
     if chance is not None:
         out.context["chance"] = round(chance, 4)
         out.events.append(Event("chance_level", None, None, round(chance, 4)))
@@ -77,7 +77,7 @@ def extract(run: Run, th: Thresholds) -> Findings:
         _train_symptoms(run, series["train"], tr, chance, th, out)
     _val_test_symptoms(summaries, ref, chance, th, out)
     _config_symptoms(run, th, out)
-    config_signatures(run, out)
+    config_signatures(run, th, out)
     if run.layers:
         _layer_symptoms(run.layers, th, out)
         layer_signatures(run.layers, th, out)
@@ -118,7 +118,7 @@ def _train_symptoms(
         out.add(
             "train.nonfinite",
             "curves",
-            1.0,
+            th.train_nonfinite_strength,
             step=nf[0],
             value=nf[1],
             finite_points=int(np.isfinite(series.values).sum()),
@@ -152,37 +152,53 @@ def _train_symptoms(
 def _progress_symptoms(
     run: Run, s: F.CurveSummary, chance: float | None, th: Thresholds, out: Findings
 ) -> None:
-    fitted = abs(s.final) <= 1e-3 * abs(s.start)  # frozen at ~0 is a perfect fit, not a stall
+    # Frozen at ~0 is a perfect fit, not a stall.
+    fitted = abs(s.final) <= th.frozen_fitted_vs_start * abs(s.start)
     repeated = round(s.frozen_fraction * s.n)
-    frozen = s.frozen_fraction >= th.frozen_fraction and s.n >= 20
-    # A short curve: three or more trailing points with one exact value, over half the curve.
-    frozen |= s.n < 20 and repeated >= 3 and s.frozen_fraction >= 0.5
+    long_enough = s.n >= th.frozen_min_points
+    frozen = s.frozen_fraction >= th.frozen_fraction and long_enough
+    # A short curve: a few trailing points with one exact value, over much of the curve.
+    frozen |= (
+        not long_enough
+        and repeated >= th.frozen_short_min_repeats
+        and s.frozen_fraction >= th.frozen_short_fraction
+    )
     if frozen and not fitted:
-        out.add("train.frozen", "curves", 1.0, value=s.final, frozen_pct=100 * s.frozen_fraction)
+        out.add(
+            "train.frozen",
+            "curves",
+            th.train_frozen_strength,
+            value=s.final,
+            frozen_pct=100 * s.frozen_fraction,
+        )
     ref = chance if chance is not None else s.start
     rising = s.late_log_slope > th.plateau_log_slope or s.final > s.start
     if (
         s.minimum > 0
         and s.final / s.minimum >= th.diverge_ratio
         and rising
-        and s.final - s.minimum >= 0.25 * abs(ref)
+        and s.final - s.minimum >= th.diverge_min_rise_vs_ref * abs(ref)
     ):
         out.add(
             "train.diverging",
             "curves",
-            grade(s.final / s.minimum, th.diverge_ratio, 10.0),
+            grade(s.final / s.minimum, th.diverge_ratio, th.train_diverging_full_at),
             minimum=s.minimum,
             final=s.final,
             ratio=s.final / s.minimum,
         )
     # A short curve that fell at (nearly) every point is learning, however little in total;
     # a late window of a run (a posted excerpt) cannot show progress since the start.
-    steadily_falling = s.n < th.min_points and s.n >= 3 and s.falling_fraction >= 0.75
+    steadily_falling = (
+        s.n < th.min_points
+        and s.n >= th.steady_fall_min_points
+        and s.falling_fraction >= th.steady_fall_fraction
+    )
     if s.rel_improvement < th.no_progress_rel and not steadily_falling and not s.is_window:
         out.add(
             "train.no_progress",
             "curves",
-            grade(-s.rel_improvement, -th.no_progress_rel, 0.0),
+            grade(-s.rel_improvement, -th.no_progress_rel, -th.train_no_progress_full_at),
             start=s.start,
             final=s.final,
             improvement_pct=100 * s.rel_improvement,
@@ -193,38 +209,59 @@ def _progress_symptoms(
     still_moving = s.n < th.min_points and -s.late_log_slope > th.still_falling_log_drop
     if chance is not None:
         if abs(s.final - chance) <= th.at_chance_tol * chance and plateaued:
-            out.add("train.at_chance", "curves", 1.0, final=s.final, chance=chance)
+            out.add(
+                "train.at_chance",
+                "curves",
+                th.train_at_chance_strength,
+                final=s.final,
+                chance=chance,
+            )
         floor = loss_floor(run)  # label smoothing lifts it above 0
         ratio = (s.final - floor) / max(chance - floor, 1e-12)
         if ratio > th.high_final_vs_chance and not still_moving:
             out.add(
                 "train.high_final",
                 "curves",
-                grade(ratio, th.high_final_vs_chance, 0.8),
+                grade(ratio, th.high_final_vs_chance, th.train_high_final_vs_chance_full_at),
                 final=s.final,
                 chance=chance,
                 ratio=ratio,
             )
-        c = num_classes(run) or 2
+        c = num_classes(run) or 2  # no count: binary
+        # Cross-entropy of C logits squashed into [0, 1]: ln(1 + (C - 1)/e) at best.
         floor = math.log(1.0 + (c - 1) / math.e)
-        if c >= 3 and abs(s.final - floor) <= th.softmax_floor_tol * floor and plateaued:
-            out.add("train.softmax_floor", "curves", 0.8, final=s.final, floor=floor, classes=c)
-        elif c >= 3 and s.minimum >= 0.99 * floor and s.final <= th.bounded_floor_above * floor:
+        many = c >= th.softmax_floor_min_classes
+        if many and abs(s.final - floor) <= th.softmax_floor_tol * floor and plateaued:
+            out.add(
+                "train.softmax_floor",
+                "curves",
+                th.train_softmax_floor_strength,
+                final=s.final,
+                floor=floor,
+                classes=c,
+            )
+        elif (
+            many
+            and s.minimum >= th.bounded_floor_below * floor
+            and s.final <= th.bounded_floor_above * floor
+        ):
             # Approaching that floor from above and never crossing it: outputs squashed into
             # [0, 1] (softmax, sigmoid) before a loss that expects logits.
             out.add(
-                "train.near_bounded_floor", "curves", 0.7, final=s.final, floor=floor, classes=c
+                "train.near_bounded_floor",
+                "curves",
+                th.train_near_bounded_floor_strength,
+                final=s.final,
+                floor=floor,
+                classes=c,
             )
     elif (
-        s.start > 0
-        and s.final / s.start > th.high_final_vs_start
-        and plateaued
-        and not s.is_window
+        s.start > 0 and s.final / s.start > th.high_final_vs_start and plateaued and not s.is_window
     ):
         out.add(
             "train.high_final",
             "curves",
-            grade(s.final / s.start, th.high_final_vs_start, 1.0),
+            grade(s.final / s.start, th.high_final_vs_start, th.train_high_final_vs_start_full_at),
             final=s.final,
             start=s.start,
             ratio=s.final / s.start,
@@ -237,7 +274,7 @@ def _progress_symptoms(
         out.add(
             "train.unfinished",
             "curves",
-            grade(-s.late_log_slope, th.unfinished_log_drop, 0.7),
+            grade(-s.late_log_slope, th.unfinished_log_drop, th.train_unfinished_full_at),
             drop_pct=100 * (1 - math.exp(s.late_log_slope)),
             final=s.final,
             level_pct=100 * level,
@@ -246,7 +283,7 @@ def _progress_symptoms(
         out.add(
             "train.still_falling",
             "curves",
-            grade(-s.late_log_slope, th.still_falling_log_drop, 0.5),
+            grade(-s.late_log_slope, th.still_falling_log_drop, th.train_still_falling_full_at),
             drop_pct=100 * (1 - math.exp(s.late_log_slope)),
             final=s.final,
         )
@@ -254,7 +291,7 @@ def _progress_symptoms(
         out.add(
             "train.plateau",
             "curves",
-            0.8,
+            th.train_plateau_strength,
             final=s.final,
             onset=s.plateau_onset,
             late_change_pct=100 * (math.exp(s.late_log_slope) - 1),
@@ -273,7 +310,7 @@ def _shape_symptoms(
         out.add(
             "train.init_loss_high",
             "curves",
-            grade(s.first / chance, th.init_loss_vs_chance, 30.0),
+            grade(s.first / chance, th.init_loss_vs_chance, th.train_init_loss_high_full_at),
             first=s.first,
             chance=chance,
             ratio=s.first / chance,
@@ -282,23 +319,28 @@ def _shape_symptoms(
         out.add(
             "train.oscillating",
             "curves",
-            grade(s.noise, th.noisy_late, 0.3),
+            grade(s.noise, th.noisy_late, th.train_oscillating_full_at),
             noise=s.noise,
             spikes=s.spikes,
         )
     # Unshuffled data repeats the same batch order every epoch, so the loss repeats a pattern
     # of the epoch's length. When the length was not recorded, the strongest autocorrelation
     # peak proposes one; many periods were tried then, so the bar is higher.
-    known = run.config.steps_per_epoch or F.steps_per_epoch_from(series)
-    period = known or (F.dominant_period(series.values) if series.n >= 30 else None)
-    bar, min_epochs = (th.saw_tooth_r2, 3) if known else (th.saw_tooth_r2_searched, 2)
+    known = run.config.steps_per_epoch or F.steps_per_epoch_from(series, th)
+    searchable = series.n >= th.saw_tooth_search_min_points
+    period = known or (F.dominant_period(series.values, th) if searchable else None)
+    bar, min_epochs = (
+        (th.saw_tooth_r2, th.saw_tooth_min_epochs_known)
+        if known
+        else (th.saw_tooth_r2_searched, th.saw_tooth_min_epochs_searched)
+    )
     if period:
-        r2 = F.epoch_phase_r2(series.values, period, min_epochs=min_epochs)
+        r2 = F.epoch_phase_r2(series.values, period, th, min_epochs=min_epochs)
         if r2 is not None and r2[0] - r2[1] > bar:
             out.add(
                 "train.saw_tooth",
                 "curves",
-                grade(r2[0] - r2[1], bar, bar + 0.35),
+                grade(r2[0] - r2[1], bar, bar + th.train_saw_tooth_full_above_bar),
                 r2=r2[0],
                 chance_r2=r2[1],
                 period=period,
@@ -314,32 +356,33 @@ def _val_test_symptoms(
 ) -> None:
     tr, va, te = summaries.get("train"), summaries.get("val"), summaries.get("test")
     scale = ref if ref is not None and ref > 0 else None
-    if va is not None and va.n < 3:
+    if va is not None and va.n < th.val_trend_min_points:
         # Too short for a rise; a final value still compares with train and test.
         out.missing.append("curves.val.short")
     if va is not None:
         out.context["val_final"] = va.final
         # The end level over the last fifth, and a rise beyond the curve's own noise: one
         # noisy evaluation is not over-fitting.
-        rise = va.late_level - va.minimum if va.n >= 6 else va.final - va.minimum
-        stopped = _stopped_at_minimum(va, summaries)
+        late = va.n >= th.val_late_level_min_points
+        rise = va.late_level - va.minimum if late else va.final - va.minimum
+        stopped = _stopped_at_minimum(va, summaries, th)
         if stopped:
             out.missing.append("curves.val.stopped_at_minimum")
             out.context["val_min_step"] = va.min_step
         if (
-            va.n >= 3
+            va.n >= th.val_trend_min_points
             and not stopped
             and va.minimum > 0
-            and rise > 3 * va.noise_abs
+            and rise > th.val_rise_vs_noise * va.noise_abs
             and rise / va.minimum > th.val_rise_rel
-            and va.min_position < 0.85
-            and va.points_after_min >= 2  # one late uptick is noise, not a rise
+            and va.min_position < th.val_min_before
+            and va.points_after_min >= th.val_rise_min_points_after_min
             and (scale is None or rise > th.val_rise_abs_vs_ref * scale)
         ):
             out.add(
                 "val.rising",
                 "curves",
-                grade(rise / va.minimum, th.val_rise_rel, 0.5),
+                grade(rise / va.minimum, th.val_rise_rel, th.val_rising_full_at),
                 minimum=va.minimum,
                 final=va.final,
                 rise_pct=100 * rise / va.minimum,
@@ -354,15 +397,18 @@ def _val_test_symptoms(
                 out.add(
                     "val.gap",
                     "curves",
-                    grade(gap, th.gap_vs_ref, 0.6),
+                    grade(gap, th.gap_vs_ref, th.val_gap_full_at),
                     val=va.final,
                     train=tr.final,
                     gap=va.final - tr.final,
                     reference=scale,
                 )
-        if va.n >= 3 and -va.late_log_slope > th.still_falling_log_drop:
+        if va.n >= th.val_trend_min_points and -va.late_log_slope > th.still_falling_log_drop:
             out.add(
-                "val.still_falling", "curves", 0.8, drop_pct=100 * (1 - math.exp(va.late_log_slope))
+                "val.still_falling",
+                "curves",
+                th.val_still_falling_strength,
+                drop_pct=100 * (1 - math.exp(va.late_log_slope)),
             )
         val_signatures(tr, va, scale, chance, th, out)
     if te is not None and va is not None and va.final > 0:
@@ -372,7 +418,7 @@ def _val_test_symptoms(
             out.add(
                 "test.above_val",
                 "curves",
-                grade(ratio, th.test_vs_val_ratio, 10.0),
+                grade(ratio, th.test_vs_val_ratio, th.test_above_val_full_at),
                 test=te.final,
                 val=va.final,
                 ratio=ratio,
@@ -380,7 +426,13 @@ def _val_test_symptoms(
     elif te is not None and tr is not None and va is None and tr.final > 0 and scale is not None:
         excess = te.final - tr.final
         if te.final / tr.final >= th.test_vs_val_ratio and excess > th.gap_vs_ref * scale:
-            out.add("test.above_train", "curves", 0.6, test=te.final, train=tr.final)
+            out.add(
+                "test.above_train",
+                "curves",
+                th.test_above_train_strength,
+                test=te.final,
+                train=tr.final,
+            )
 
 
 def _level_vs_chance(run: Run, s: F.CurveSummary, chance: float | None) -> float:
@@ -395,16 +447,16 @@ def _level_vs_chance(run: Run, s: F.CurveSummary, chance: float | None) -> float
 
 
 def _stopped_at_minimum(
-    va: F.CurveSummary, summaries: Mapping[str, F.CurveSummary | None]
+    va: F.CurveSummary, summaries: Mapping[str, F.CurveSummary | None], th: Thresholds
 ) -> bool:
     """Training ended a few evaluations after the val minimum, on a curve long enough that
     those few are a small part of it: early stopping did its job (keep the best checkpoint),
     not over-fitting left to run."""
-    # Patience is a few evaluations; a curve of 8+ points keeps them a minority of it.
-    if va.n < 8 or va.points_after_min > 3:
+    # Patience is a few evaluations; a long enough curve keeps them a minority of it.
+    if va.n < th.early_stop_min_val_points or va.points_after_min > th.early_stop_patience_points:
         return False
     last = max(s.last_step for s in summaries.values() if s is not None)
-    return va.last_step >= 0.9 * last
+    return va.last_step >= th.early_stop_end_fraction * last
 
 
 def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
@@ -421,7 +473,7 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             out.add(
                 "config.lr_high",
                 "config",
-                grade(math.log10(lr / hi), 0.0, 1.0),
+                grade(math.log10(lr / hi), 0.0, th.config_lr_high_full_decades),
                 lr=lr,
                 optimizer=opt,
                 limit=hi,
@@ -430,67 +482,95 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             out.add(
                 "config.lr_low",
                 "config",
-                grade(math.log10(lo / lr), 0.0, 1.0),
+                grade(math.log10(lo / lr), 0.0, th.config_lr_low_full_decades),
                 lr=lr,
                 optimizer=opt,
                 limit=lo,
             )
         else:
-            out.add("config.lr_typical", "config", 0.6, lr=lr, optimizer=opt)
+            out.add(
+                "config.lr_typical", "config", th.config_lr_typical_strength, lr=lr, optimizer=opt
+            )
     if opt in ("sgd",) and not (cfg.optimizer and cfg.optimizer.momentum):
-        out.add("config.plain_sgd", "config", 0.6, optimizer=opt)
+        out.add("config.plain_sgd", "config", th.config_plain_sgd_strength, optimizer=opt)
     wd = cfg.effective_weight_decay()
     if wd is not None and wd > th.weight_decay_high:
         out.add(
             "config.weight_decay_high",
             "config",
-            grade(wd, th.weight_decay_high, 1.0),
+            grade(wd, th.weight_decay_high, th.config_weight_decay_high_full_at),
             weight_decay=wd,
         )
-    if cfg.l1 is not None and cfg.l1 > th.weight_decay_high / 10:
-        out.add("config.l1_high", "config", 0.7, l1=cfg.l1)
+    if cfg.l1 is not None and cfg.l1 > th.weight_decay_high / th.l1_high_below_weight_decay:
+        out.add("config.l1_high", "config", th.config_l1_high_strength, l1=cfg.l1)
     if cfg.dropout is not None and cfg.dropout > th.dropout_high:
         out.add(
             "config.dropout_high",
             "config",
-            grade(cfg.dropout, th.dropout_high, 0.9),
+            grade(cfg.dropout, th.dropout_high, th.config_dropout_high_full_at),
             dropout=cfg.dropout,
         )
-    regularized = bool((wd or 0) > 1e-3 or (cfg.dropout or 0) > 0.1 or (cfg.l1 or 0) > 0)
+    regularized = bool(
+        (wd or 0) > th.regularization_weight_decay_min
+        or (cfg.dropout or 0) > th.regularization_dropout_min
+        or (cfg.l1 or 0) > 0
+    )
     if (wd is not None or cfg.dropout is not None) and not regularized:
         out.add(
             "config.no_regularization",
             "config",
-            0.6,
+            th.config_no_regularization_strength,
             weight_decay=wd or 0.0,
             dropout=cfg.dropout or 0.0,
         )
     init = _norm(cfg.init)
     if init and (init.startswith("zero") or init.startswith("constant") or init == "ones"):
-        out.add("config.init_constant", "config", 0.9, init=cfg.init or "")
+        out.add(
+            "config.init_constant", "config", th.config_init_constant_strength, init=cfg.init or ""
+        )
     loss = _norm(cfg.loss)
     out_act = _norm(cfg.output_activation or (cfg.model.output_activation if cfg.model else None))
+    # CROSS_ENTROPY[:3]: the spellings of the loss that applies log-softmax itself.
     if out_act in ("softmax", "log_softmax") and loss in CROSS_ENTROPY[:3]:
-        out.add("config.softmax_before_ce", "config", 1.0, output_activation=out_act, loss=loss)
+        out.add(
+            "config.softmax_before_ce",
+            "config",
+            th.config_softmax_before_ce_strength,
+            output_activation=out_act,
+            loss=loss,
+        )
     if out_act == "relu":
-        out.add("config.relu_output", "config", 0.9, output_activation=out_act)
+        out.add(
+            "config.relu_output",
+            "config",
+            th.config_relu_output_strength,
+            output_activation=out_act,
+        )
+    mismatch = th.config_loss_task_mismatch_strength
     if cfg.task == "classification" and loss in REGRESSION_LOSSES:
-        out.add("config.loss_task_mismatch", "config", 0.9, loss=loss, task=cfg.task)
+        out.add("config.loss_task_mismatch", "config", mismatch, loss=loss, task=cfg.task)
     if cfg.task == "regression" and loss in CROSS_ENTROPY:
-        out.add("config.loss_task_mismatch", "config", 0.9, loss=loss, task=cfg.task)
+        out.add("config.loss_task_mismatch", "config", mismatch, loss=loss, task=cfg.task)
     model = cfg.model
     if model is not None:
         acts = {_norm(a) for a in model.activations}
         sat = sorted(acts & set(SATURATING))
-        depth = model.depth or len(model.hidden_sizes) + 1
+        depth = model.depth or len(model.hidden_sizes) + 1  # hidden layers + the output layer
         if sat and depth > th.deep_saturating_depth and not (acts & {"relu", "leaky_relu", "gelu"}):
-            out.add("config.deep_saturating", "config", 0.8, activation=sat[0], depth=depth)
+            out.add(
+                "config.deep_saturating",
+                "config",
+                th.config_deep_saturating_strength,
+                activation=sat[0],
+                depth=depth,
+            )
         c = num_classes(run)
         if model.hidden_sizes and c and min(model.hidden_sizes) < c:
             out.add(
                 "config.bottleneck",
                 "config",
-                grade(c / min(model.hidden_sizes), 1.0, 5.0),
+                # 1.0: as many units as classes, the narrowest that can separate them
+                grade(c / min(model.hidden_sizes), 1.0, th.config_bottleneck_full_at),
                 narrowest=min(model.hidden_sizes),
                 classes=c,
             )
@@ -501,31 +581,40 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                 out.add(
                     "config.many_params_per_sample",
                     "config",
-                    grade(per, th.params_per_sample, 50 * th.params_per_sample),
+                    grade(
+                        per,
+                        th.params_per_sample,
+                        th.config_many_params_full_multiple * th.params_per_sample,
+                    ),
                     parameters=model.parameters,
                     samples=n_train,
                     per_sample=per,
                 )
     if cfg.shuffle is False:
-        out.add("config.no_shuffle", "config", 0.8)
+        out.add("config.no_shuffle", "config", th.config_no_shuffle_strength)
     norm = cfg.input_normalization
     if norm is False or (isinstance(norm, str) and _norm(norm) in ("none", "no", "false", "raw")):
-        out.add("config.no_input_normalization", "config", 0.8, input_normalization=str(norm))
+        out.add(
+            "config.no_input_normalization",
+            "config",
+            th.config_no_input_normalization_strength,
+            input_normalization=str(norm),
+        )
     bs = cfg.batch_size
     n_train = cfg.split_sizes.get("train") or _n_samples(run.data.get("train"))
     if bs is not None:
         if bs <= th.batch_tiny:
-            out.add("config.batch_tiny", "config", 0.8, batch_size=bs)
-        if n_train and bs > th.batch_huge_fraction * n_train and bs >= 128:
+            out.add("config.batch_tiny", "config", th.config_batch_tiny_strength, batch_size=bs)
+        if n_train and bs > th.batch_huge_fraction * n_train and bs >= th.batch_huge_min:
             out.add(
                 "config.batch_huge",
                 "config",
-                grade(bs / n_train, th.batch_huge_fraction, 1.0),
+                grade(bs / n_train, th.batch_huge_fraction, th.config_batch_huge_full_at),
                 batch_size=bs,
                 train_samples=n_train,
             )
     if cfg.epochs is not None and cfg.epochs <= th.few_epochs:
-        out.add("config.few_epochs", "config", 0.8, epochs=cfg.epochs)
+        out.add("config.few_epochs", "config", th.config_few_epochs_strength, epochs=cfg.epochs)
 
 
 def _n_samples(stats: DataStats | None) -> int | None:
@@ -533,7 +622,8 @@ def _n_samples(stats: DataStats | None) -> int | None:
 
 
 def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:
-    grads = [(L, F.finite_median(L.grad_norm, 0.5)) for L in layers if L.grad_norm]
+    late = th.layer_stats_from
+    grads = [(L, F.finite_median(L.grad_norm, late)) for L in layers if L.grad_norm]
     if not grads:
         out.missing.append("layers.grad_norm")
     nonfinite = [(L.name, F.count_nonfinite(L.grad_norm)) for L in layers]
@@ -542,7 +632,7 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
         out.add(
             "layers.grad_nonfinite",
             "layers",
-            1.0,
+            th.layers_grad_nonfinite_strength,
             layer=bad[0][0],
             count=bad[0][1],
             layers=len(bad),
@@ -556,7 +646,11 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
                 out.add(
                     "layers.vanishing",
                     "layers",
-                    grade(-math.log10(max(ratio, 1e-30)), -math.log10(th.vanishing_ratio), 8.0),
+                    grade(
+                        -math.log10(max(ratio, 1e-30)),
+                        -math.log10(th.vanishing_ratio),
+                        th.layers_vanishing_full_decades,
+                    ),
                     ratio=ratio,
                     first_layer=first.name,
                     first_norm=g0,
@@ -567,7 +661,11 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
                 out.add(
                     "layers.exploding",
                     "layers",
-                    grade(math.log10(ratio), math.log10(th.exploding_ratio), 4.0),
+                    grade(
+                        math.log10(ratio),
+                        math.log10(th.exploding_ratio),
+                        th.layers_exploding_full_decades,
+                    ),
                     ratio=ratio,
                     first_layer=first.name,
                     first_norm=g0,
@@ -575,7 +673,12 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
                     last_norm=g1,
                 )
         if all(g == 0 for _, g in finite_grads):
-            out.add("layers.no_gradient", "layers", 1.0, layers=len(finite_grads))
+            out.add(
+                "layers.no_gradient",
+                "layers",
+                th.layers_no_gradient_strength,
+                layers=len(finite_grads),
+            )
     firsts = [
         (L.name, next((g for g in L.grad_norm or [] if g is not None and math.isfinite(g)), None))
         for L in layers
@@ -586,21 +689,23 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
         out.add(
             "layers.grad_huge",
             "layers",
-            grade(math.log10(g / th.grad_norm_huge), 0.0, 2.0),
+            grade(math.log10(g / th.grad_norm_huge), 0.0, th.layers_grad_huge_full_decades),
             layer=name,
             grad_norm=g,
             limit=th.grad_norm_huge,
         )
-    growth = [F.growth_decades(L.grad_norm) for L in layers if L.grad_norm]
+    growth = [F.growth_decades(L.grad_norm, th) for L in layers if L.grad_norm]
     growth_known = [g for g in growth if g is not None]
     if growth_known and max(growth_known) > th.exploding_growth_decades:
         out.add(
             "layers.grad_growth",
             "layers",
-            grade(max(growth_known), th.exploding_growth_decades, 6.0),
+            grade(
+                max(growth_known), th.exploding_growth_decades, th.layers_grad_growth_full_decades
+            ),
             decades=max(growth_known),
         )
-    dead = [(L.name, F.finite_median(L.dead_fraction, 0.5)) for L in layers if L.dead_fraction]
+    dead = [(L.name, F.finite_median(L.dead_fraction, late)) for L in layers if L.dead_fraction]
     dead_known = [(n, d) for n, d in dead if d is not None]
     if dead_known:
         name, frac = max(dead_known, key=lambda x: x[1])
@@ -608,13 +713,15 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
             out.add(
                 "layers.dead_relu",
                 "layers",
-                grade(frac, th.dead_fraction, 1.0),
+                grade(frac, th.dead_fraction, th.layers_dead_relu_full_at),
                 layer=name,
                 dead_pct=100 * frac,
                 layers=sum(1 for _, d in dead_known if d > th.dead_fraction),
             )
     sat = [
-        (L.name, F.finite_median(L.saturated_fraction, 0.5)) for L in layers if L.saturated_fraction
+        (L.name, F.finite_median(L.saturated_fraction, late))
+        for L in layers
+        if L.saturated_fraction
     ]
     sat_known = [(n, s) for n, s in sat if s is not None]
     if sat_known:
@@ -623,7 +730,7 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
             out.add(
                 "layers.saturated",
                 "layers",
-                grade(frac, th.saturated_fraction, 1.0),
+                grade(frac, th.saturated_fraction, th.layers_saturated_full_at),
                 layer=name,
                 saturated_pct=100 * frac,
             )
@@ -655,9 +762,13 @@ def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) ->
         if upd is None:
             continue
         weight = F.finite_median(L.weight_norm) if L.weight_norm else None
-        # A gradient below ~1e-6 of the weights is lost to float32 rounding (eps 1.2e-7)
-        # whatever the step size: that zero update is vanishing gradients, not a wiring bug.
-        negligible = grad is not None and weight is not None and grad < 1e-6 * weight
+        # A gradient this small against the weights is lost to float32 rounding whatever the
+        # step size: that zero update is vanishing gradients, not a wiring bug.
+        negligible = (
+            grad is not None
+            and weight is not None
+            and grad < th.update_negligible_grad_vs_weight * weight
+        )
         if upd == 0.0 and grad is not None and grad > 0 and not negligible:
             stuck.append(L.name)
         elif upd > 0:
@@ -671,7 +782,7 @@ def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) ->
         out.add(
             "layers.zero_update",
             "layers",
-            grade(len(stuck) / len(layers), 0.0, 0.5),
+            grade(len(stuck) / len(layers), 0.0, th.layers_zero_update_full_share),
             layers=len(stuck),
             of=len(layers),
             first_layer=stuck[0],
@@ -683,7 +794,11 @@ def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) ->
             out.add(
                 "layers.update_high",
                 "layers",
-                grade(math.log10(typical / th.update_ratio_high), 0.0, 1.5),
+                grade(
+                    math.log10(typical / th.update_ratio_high),
+                    0.0,
+                    th.layers_update_high_full_decades,
+                ),
                 ratio=typical,
                 limit=th.update_ratio_high,
             )
@@ -691,7 +806,11 @@ def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) ->
             out.add(
                 "layers.update_low",
                 "layers",
-                grade(math.log10(th.update_ratio_low / largest), 0.0, 2.0),
+                grade(
+                    math.log10(th.update_ratio_low / largest),
+                    0.0,
+                    th.layers_update_low_full_decades,
+                ),
                 ratio=largest,
                 limit=th.update_ratio_low,
             )
@@ -715,7 +834,7 @@ def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> N
             out.add(
                 "layers.init_zero",
                 "layers",
-                grade(len(zero) / len(scales), 0.0, 0.5),
+                grade(len(zero) / len(scales), 0.0, th.layers_init_zero_full_share),
                 layers=len(zero),
                 of=len(scales),
                 first_layer=zero[0],
@@ -727,16 +846,19 @@ def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> N
                 out.add(
                     "layers.init_scale",
                     "layers",
-                    0.8,
+                    th.layers_init_scale_strength,
                     layer=name,
                     scale=s,
                     low=th.init_scale_low,
                     high=th.init_scale_high,
                 )
     norms = [
-        (F.finite_median(L.weight_norm[:3]), F.finite_median(L.weight_norm, 0.9))
+        (
+            F.finite_median(L.weight_norm[: th.weight_norm_start_points]),
+            F.finite_median(L.weight_norm, th.weight_norm_end_from),
+        )
         for L in layers
-        if L.weight_norm and len(L.weight_norm) >= 4
+        if L.weight_norm and len(L.weight_norm) >= th.weight_norm_min_points
     ]
     known = [(a, b) for a, b in norms if a is not None and b is not None and a > 0]
     if known:
@@ -746,7 +868,7 @@ def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> N
             out.add(
                 "layers.weight_shrink",
                 "layers",
-                grade(start / end, 1 / th.weight_shrink, 20.0),
+                grade(start / end, 1 / th.weight_shrink, th.layers_weight_shrink_full_at),
                 start=start,
                 end=end,
                 ratio=end / start,
@@ -760,10 +882,10 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
         return
     if train.feature_std:
         sd = np.asarray(train.feature_std, dtype=np.float64)
-        nz = sd[sd > 1e-8]
-        spread = (
-            float(np.quantile(nz, 0.95) / max(np.quantile(nz, 0.05), 1e-12)) if nz.size else 1.0
-        )
+        nz = sd[sd > 1e-8]  # constant features (std ~0) have no scale
+        hi = np.quantile(nz, th.feature_spread_high_quantile) if nz.size else 1.0
+        lo = np.quantile(nz, th.feature_spread_low_quantile) if nz.size else 1.0
+        spread = float(hi / max(lo, 1e-12)) if nz.size else 1.0
     else:
         spread = 1.0
     abs_max = max(abs(train.input_min or 0.0), abs(train.input_max or 0.0))
@@ -778,7 +900,10 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
         "mean": mean_max > th.input_abs_mean,
     }
     if any(reasons.values()):
-        strength = 0.6 + 0.2 * (sum(reasons.values()) - 1)
+        agreeing = sum(reasons.values()) - 1
+        strength = (
+            th.data_unnormalized_strength + th.data_unnormalized_strength_per_reason * agreeing
+        )
         out.add(
             "data.unnormalized",
             "data",
@@ -794,12 +919,13 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             out.add(
                 "data.imbalanced",
                 "data",
-                grade(-ratio, -th.class_ratio, -0.001),
+                grade(-ratio, -th.class_ratio, -th.data_imbalanced_full_at),
                 ratio=ratio,
                 smallest=min(counts),
                 largest=max(counts),
             )
-    tiny_batches = run.config.batch_size is not None and run.config.batch_size < 4
+    bs = run.config.batch_size
+    tiny_batches = bs is not None and bs < th.ordered_batches_min_batch
     if (
         train.ordered_batch_fraction is not None
         and not tiny_batches
@@ -808,7 +934,9 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
         out.add(
             "data.ordered_batches",
             "data",
-            grade(train.ordered_batch_fraction, th.ordered_batches, 0.9),
+            grade(
+                train.ordered_batch_fraction, th.ordered_batches, th.data_ordered_batches_full_at
+            ),
             fraction=train.ordered_batch_fraction,
         )
     test = run.data.get("test")
@@ -823,9 +951,11 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
         mu_a, mu_b = np.asarray(train.feature_mean), np.asarray(test.feature_mean)
         sd_a, sd_b = np.asarray(train.feature_std), np.asarray(test.feature_std)
         pooled = np.sqrt((sd_a**2 + sd_b**2) / 2)
+        # Features constant in both splits (std ~0, absolute and against the widest) say nothing.
         keep = (pooled > 1e-6 * max(float(pooled.max()), 1e-12)) & (sd_a > 1e-6)
         if keep.any():
-            shift = float(np.mean(np.minimum(np.abs(mu_b - mu_a)[keep] / pooled[keep], 5.0)))
+            per_feature = np.abs(mu_b - mu_a)[keep] / pooled[keep]
+            shift = float(np.mean(np.minimum(per_feature, th.test_shift_cap_std)))
             std_ratio = float(np.median(sd_b[keep] / sd_a[keep]))
             out.context["test_shift"] = round(shift, 4)
             out.context["test_std_ratio"] = round(std_ratio, 4)
@@ -833,7 +963,7 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                 out.add(
                     "data.test_noisier",
                     "data",
-                    grade(std_ratio, th.test_std_ratio, 3.0),
+                    grade(std_ratio, th.test_std_ratio, th.data_test_noisier_full_at),
                     std_ratio=std_ratio,
                     shift=shift,
                 )
@@ -841,7 +971,7 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                 out.add(
                     "data.test_shift",
                     "data",
-                    grade(shift, th.test_mean_shift, 2.0),
+                    grade(shift, th.test_mean_shift, th.data_test_shift_full_at),
                     shift=shift,
                     std_ratio=std_ratio,
                 )
