@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lossexpert.engine.features import finite_median
 from lossexpert.kb.texts import format_number
+from lossexpert.kb.thresholds import DEFAULT_THRESHOLDS
 from lossexpert.runformat import LayerStats, Run
 
 if TYPE_CHECKING:  # the model is only read here; importing it would close a cycle
@@ -339,16 +341,22 @@ def layer_bars(
     fmt_pct: bool,
     flagged: frozenset[str] | set[str] = frozenset(),
 ) -> Chart | None:
+    # Each bar is the statistic the engine read (engine/symptoms.py): dead and saturated
+    # fractions from ``layer_stats_from`` of the run on, update ratios over the whole run. The
+    # red bars are the layers the diagnosis flagged; nothing is judged here.
+    start = (
+        DEFAULT_THRESHOLDS.layer_stats_from
+        if field_name in ("dead_fraction", "saturated_fraction")
+        else 0.0
+    )
     rows = []
     for L in run.layers:
         series = getattr(L, field_name)
         if not series:
             continue
-        v = _array(series)
-        v = v[len(v) // 2 :] if field_name in ("dead_fraction", "saturated_fraction") else v
-        v = v[np.isfinite(v)]
-        if v.size:
-            rows.append((L.name, float(np.median(v))))
+        value = finite_median(series, start)
+        if value is not None:
+            rows.append((L.name, value))
     if not rows:
         return None
     rows = rows[:40]
