@@ -67,12 +67,12 @@ class ActivationStats:
                 with torch.no_grad():
                     out = output.detach()
                     if kind in ("relu", "leaky_relu"):
-                        units = (
-                            out
-                            if out.dim() == 2
-                            else out.transpose(0, 1).reshape(out.shape[1], -1).T
-                        )
-                        self.buffer[layer_index, 0] = (units <= 0).all(dim=0).float().mean()
+                        # A unit (feature, or channel of a conv map) is dead when its largest
+                        # output over the batch (and positions) is <= 0: one reduction, no copy
+                        # of the activations. NaN stays "not dead", as with all(x <= 0).
+                        over = (0, *range(2, out.dim())) if out.dim() > 1 else (0,)
+                        peak = out.amax(dim=over) if out.dim() > 1 else out.amax().reshape(1)
+                        self.buffer[layer_index, 0] = (peak <= 0).float().mean()
                     elif kind == "sigmoid":
                         low, high = SIGMOID_SATURATED, 1 - SIGMOID_SATURATED
                         self.buffer[layer_index, 1] = ((out < low) | (out > high)).float().mean()
