@@ -114,3 +114,31 @@ def test_a_regression_flat_at_the_target_variance_predicts_the_mean() -> None:
     assert at.values["kind"] == "variance" and at.values["chance"] == 4.0
     run["data"] = {"train": {"label_std": 4.0}}  # variance 16: far below it, learning
     assert not any(s.symptom == "train.at_chance" for s in lossexpert.diagnose(run).symptoms)
+
+
+def _plateau_at_squashed_floor(classes: int) -> list[float]:
+    floor = math.log(1 + (classes - 1) / math.e)
+    return [floor + (math.log(classes) - floor) * math.exp(-i / 30) for i in range(300)]
+
+
+def test_a_sigmoid_output_before_cross_entropy_is_the_output_activation() -> None:
+    # Outputs squashed by a sigmoid stop at ln(1 + 9/e), the same floor as softmax-then-CE:
+    # the config tells which layer squashed them, and so which remedy applies.
+    curve = _plateau_at_squashed_floor(10)
+    model = {"output_activation": "sigmoid", "activations": ["relu", "sigmoid"]}
+    cfg = {"task": "classification", "num_classes": 10, "loss": "cross_entropy", "model": model}
+    d = lossexpert.diagnose(_run(cfg, train=curve))
+    assert _causes(d)[0] == "activation_function"
+    assert "config.squashing_output" in {s.symptom for s in d.symptoms}
+    softmax = {**cfg, "model": {**model, "output_activation": "softmax"}}
+    d = lossexpert.diagnose(_run(softmax, train=curve))
+    assert _causes(d)[0] == "loss_function"
+    assert "config.squashing_output" not in {s.symptom for s in d.symptoms}
+
+
+def test_a_sigmoid_output_is_right_for_a_binary_bce_loss() -> None:
+    model = {"output_activation": "sigmoid", "activations": ["relu", "sigmoid"]}
+    cfg = {"task": "classification", "num_classes": 2, "loss": "bce", "model": model}
+    d = lossexpert.diagnose(_run(cfg, train=decaying_curve(300, 0.69, 0.05)))
+    assert "config.squashing_output" not in {s.symptom for s in d.symptoms}
+    assert d.healthy

@@ -539,6 +539,27 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             output_activation=out_act,
             loss=loss,
         )
+    if out_act in SATURATING:
+        # A sigmoid/tanh on the output layer before a loss that expects logits (multi-class
+        # cross-entropy), or before an unnamed loss on a multi-class task: the "wrong type of
+        # activation function" of the output layer in Humbatova et al.'s taxonomy (ICSE 2020).
+        c = num_classes(run)
+        if loss in CROSS_ENTROPY[:3]:
+            out.add(
+                "config.squashing_output",
+                "config",
+                th.config_squashing_output_strength,
+                output_activation=out_act,
+                loss=loss,
+            )
+        elif not loss and cfg.task == "classification" and c is not None and c >= 3:
+            out.add(
+                "config.squashing_output",
+                "config",
+                th.config_squashing_output_unnamed_loss_strength,
+                output_activation=out_act,
+                loss="?",
+            )
     if out_act == "relu":
         out.add(
             "config.relu_output",

@@ -565,6 +565,15 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=("config_softmax_before_ce_strength",),
     ),
     _spec(
+        "config.squashing_output",
+        "config",
+        ("output_activation", "loss"),
+        thresholds=(
+            "config_squashing_output_strength",
+            "config_squashing_output_unnamed_loss_strength",
+        ),
+    ),
+    _spec(
         "config.relu_output",
         "config",
         ("output_activation",),

@@ -851,6 +851,18 @@ class Thresholds(BaseModel):
         description="config.softmax_before_ce: softmax output before a cross-entropy that applies "
         "it again: a fact of the config",
     )
+    config_squashing_output_strength: float = Field(
+        0.9,
+        description="config.squashing_output: a sigmoid/tanh on the output layer before a "
+        "cross-entropy that applies log-softmax to logits (as strong as the softmax case: the "
+        "config states it)",
+    )
+    config_squashing_output_unnamed_loss_strength: float = Field(
+        0.6,
+        description="config.squashing_output with no loss named (a functional loss) on a "
+        "classification task of 3+ classes: a sigmoid output is right only for multi-label "
+        "targets with BCE, which the config does not say",
+    )
     config_relu_output_strength: float = Field(
         0.9,
         description="config.relu_output: the output layer applies ReLU to the logits",

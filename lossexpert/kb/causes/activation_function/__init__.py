@@ -19,6 +19,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="ACT-SQUASHING-OUTPUT",
+            when=("config.squashing_output",),
+            cf=0.75,
+            priority=750,
+            description=(
+                "A sigmoid/tanh on the output layer feeds a loss that expects unbounded logits: "
+                "the wrong activation for the output (Humbatova et al. 2020), and a floor "
+                "under the loss."
+            ),
+        ),
+        RuleUnit(
             id="ACT-SATURATED",
             when=("layers.saturated",),
             cf=0.5,

@@ -29,6 +29,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="LOSS-CONTRA-SQUASHING-OUTPUT",
+            when=("config.squashing_output",),
+            unless=("config.softmax_before_ce", "config.loss_task_mismatch"),
+            cf=-0.4,
+            priority=700,
+            description=(
+                "The bounded outputs come from the output layer's sigmoid/tanh: the loss is the "
+                "right one, what it is fed is not."
+            ),
+        ),
+        RuleUnit(
             id="LOSS-TASK-MISMATCH",
             when=("config.loss_task_mismatch",),
             cf=0.7,
