@@ -1,6 +1,6 @@
 """The benchmark suites: their shape, their labels, and the figures the README states.
 
-Two suites: the generalisation suite (``benchmarks/suite``: 300+ real runs, six model
+Two suites: the generalisation suite (``benchmarks/suite``: 400+ real runs, seven model
 families) and the first, 51-run suite (``benchmarks/diagnosis``, tune/test halves). The
 scores must not fall below what the README states (a floor: a rule change that moves a score
 up is fine, one that moves it down fails here).
@@ -55,9 +55,10 @@ def _manifest() -> list[dict[str, object]]:
 
 def test_suite_covers_what_it_claims() -> None:
     kept = [e["case"] for e in _manifest() if e["kept"]]
-    assert len(kept) >= 300
+    assert len(kept) >= 400
     fams = Counter(c["family"] for c in kept)
-    assert set(fams) == {"mlp", "cnn", "resnet", "rnn", "transformer", "regression"}
+    assert set(fams) == {"mlp", "cnn", "resnet", "rnn", "transformer", "regression", "tcn"}
+    assert set(fams) == set(suite_score.FAMILIES)
     assert len({c["optimizer"] for c in kept}) >= 5
     assert len({c["dataset"] for c in kept}) >= 6
     assert {c["loss_kind"] for c in kept} == {"module", "functional"}
@@ -102,6 +103,35 @@ def test_every_kept_run_is_a_watch_file_with_its_label() -> None:
         assert ("test" in run.get("data", {})) == case["describe_data"], case["name"]
     dropped = [e for e in entries if not e["kept"]]
     assert all(e["check"] and e["file"] is None for e in dropped)
+
+
+def test_every_manifest_entry_is_its_case() -> None:
+    """The manifest's labels are what ``cases.py`` builds today, case for case and in order:
+    adding a family (or any case) must not rename, reorder or re-parameterise the runs already
+    recorded (the rotation that assigns optimizers, severities, data sets and watch options)."""
+    import cases
+
+    current = {c.name: c for c in cases.cases()}
+    entries = _manifest()
+    assert [e["case"]["name"] for e in entries] == list(current)  # every case generated
+    for e in entries:
+        case = e["case"]
+        assert isinstance(case, dict)
+        label = json.loads(json.dumps(current[str(case["name"])].label()))
+        assert case == label, case["name"]
+    # The families added later come after every case of the first catalogue.
+    families = [current[str(e["case"]["name"])].family for e in entries]  # type: ignore[index]
+    first = [f in cases.FIRST_FAMILIES for f in families]
+    assert first == sorted(first, reverse=True)
+    assert sum(first) == 445  # the first catalogue: 445 cases, unchanged
+
+
+def test_the_held_out_families() -> None:
+    """rnn and tcn: no run of theirs was opened while the rules were written (README)."""
+    held = {f for f in suite_score.FAMILIES if f not in suite_score.LOOKED_AT}
+    assert held == {"rnn", "tcn"}
+    for fam in held:
+        assert f"**{fam} (held out)**" in README
 
 
 def test_the_labelling_check() -> None:
@@ -157,11 +187,10 @@ def test_build_injects_the_fault_before_training() -> None:
     assert full.train_loader.batch_size == len(full.data.x["train"])
 
 
-def test_a_committed_run_regenerates_identically() -> None:
+@pytest.mark.parametrize("prefix", ["none_mlp_iris", "none_tcn_digits_sequence_reference"])
+def test_a_committed_run_regenerates_identically(prefix: str) -> None:
     """Fixed seeds: training a committed case again gives the same loss curve."""
-    entry = next(
-        e for e in _manifest() if e["kept"] and e["case"]["name"].startswith("none_mlp_iris")
-    )
+    entry = next(e for e in _manifest() if e["kept"] and str(e["case"]["name"]).startswith(prefix))
     name = str(entry["case"]["name"])
     fresh = generate.run_one(name)
     committed = json.loads(gzip.decompress((SUITE / str(entry["file"])).read_bytes()))
@@ -203,7 +232,9 @@ def test_suite_scores_do_not_fall_below_the_readme(suite_scores: dict[str, Any])
         top1, top3, alarms = stated[level]
         assert round(100 * r["top1"]) >= top1 - MARGIN, (level, r)
         assert round(100 * r["top3"]) >= top3 - MARGIN, (level, r)
-        assert s.alarms <= alarms + 1, (level, s.false_alarms)
+        # Name the false alarms of the families looked at only: the others stay unread.
+        looked_at = module.pooled(fams, module.LOOKED_AT).false_alarms
+        assert s.alarms <= alarms + 1, (level, s.alarms, looked_at)
 
 
 def test_suite_families_not_looked_at(suite_scores: dict[str, Any]) -> None:
@@ -215,7 +246,28 @@ def test_suite_families_not_looked_at(suite_scores: dict[str, Any]) -> None:
         top1, top3, alarms = stated[level]
         assert round(100 * s.row()["top1"]) >= top1 - MARGIN, level
         assert round(100 * s.row()["top3"]) >= top3 - MARGIN, level
-        assert s.alarms <= alarms + 1, (level, s.false_alarms)
+        assert s.alarms <= alarms + 1, (level, s.alarms)  # counted, not named: held out
+
+
+def test_each_held_out_family_against_the_readme(suite_scores: dict[str, Any]) -> None:
+    """The README's rows for each family not looked at on its own ("| tcn, all | ..."): the
+    run counts are exact, the hits a floor (two runs of slack), the false alarms a ceiling."""
+    module, scores = suite_score, suite_scores
+    rows = re.findall(
+        r"^\| (\w+), (all|curves\+config|curves) \| \d+% \((\d+)/(\d+)\) \| \d+% \((\d+)/\d+\) "
+        r"\| (\d+) of (\d+) \|$",
+        README,
+        re.M,
+    )
+    stated = {(r[0], r[1]): tuple(int(v) for v in r[2:]) for r in rows}
+    held = tuple(f for f in module.FAMILIES if f not in module.LOOKED_AT)
+    assert set(stated) == {(f, lv) for f in held for lv in module.LEVELS}
+    for (fam, level), (top1, faulty, top3, alarms, healthy) in stated.items():
+        s = scores[level][fam]
+        assert (s.faulty, s.healthy) == (faulty, healthy), (fam, level)
+        assert s.top1 >= top1 - 2, (fam, level, s.top1)
+        assert s.top3 >= top3 - 2, (fam, level, s.top3)
+        assert s.alarms <= alarms + 1, (fam, level, s.alarms)
 
 
 # ------------------------------------------------------------ the first suite (51 runs)

@@ -34,7 +34,12 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import lossexpert
 
-FAMILIES = ("mlp", "cnn", "resnet", "rnn", "transformer", "regression")
+# The first catalogue's families, then the families added later (``ADDED``): the cases of an
+# added family are listed after every case of the first catalogue, so adding one changes
+# neither the names nor the parameters (rotation) of the cases already there.
+FIRST_FAMILIES = ("mlp", "cnn", "resnet", "rnn", "transformer", "regression")
+ADDED = ("tcn",)
+FAMILIES = (*FIRST_FAMILIES, *ADDED)
 OPTIMIZERS = ("sgd", "sgd_momentum", "adam", "adamw", "rmsprop")
 # Data sets each family trains on (the CNNs need images: digits, 8x8).
 FAMILY_DATA: dict[str, tuple[str, ...]] = {
@@ -44,6 +49,7 @@ FAMILY_DATA: dict[str, tuple[str, ...]] = {
     "rnn": ("sequence",),
     "transformer": ("sequence",),
     "regression": ("diabetes", "synthetic_regression"),
+    "tcn": ("sequence", "digits_sequence"),
 }
 # The learning rate each optimizer trains these models well with (a sane default a user
 # would pick; the faults move away from it).
@@ -143,6 +149,10 @@ def _raw(dataset: str, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     if dataset == "sequence":
         x, y = _sequence_task(seed)
         return x, y, "classification"
+    if dataset == "digits_sequence":
+        # The digits read as a sequence: 8 steps (the image rows) of 8 features (the pixels).
+        b = load_digits()
+        return b.data.reshape(-1, 8, 8).astype(np.float32), b.target, "classification"
     raise ValueError(f"unknown data set {dataset}")
 
 
@@ -269,6 +279,38 @@ class SeqTransformer(nn.Module):
         return self.head(h.mean(1))
 
 
+class CausalConv1d(nn.Conv1d):
+    """A 1-D convolution that sees only the current and earlier steps (left zero padding), the
+    length of the sequence kept."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, (self.dilation[0] * (self.kernel_size[0] - 1), 0)))
+
+
+class SeqTCN(nn.Module):
+    """A temporal convolutional network: ``layers`` causal convolutions (kernel 3, dilation
+    ``base ** (i % 3)``: 1, 2, 4, 1, ... with base 2; none with base 1), each followed by the
+    activation (and dropout), global average pooling over time, a linear head. Input
+    (batch, steps, features), like the other sequence models."""
+
+    def __init__(
+        self, n_in: int, ch: int, n_out: int, layers: int, act: str, base: int, dropout: float
+    ) -> None:
+        super().__init__()
+        body: list[nn.Module] = []
+        prev = n_in
+        for i in range(layers):
+            body += [CausalConv1d(prev, ch, 3, dilation=base ** (i % 3)), _act(act)]
+            if dropout:
+                body.append(nn.Dropout(dropout))
+            prev = ch
+        self.body = nn.Sequential(*body)
+        self.head = nn.Linear(ch, n_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x.transpose(1, 2)).mean(2))
+
+
 def _with_out_act(model: nn.Module, out_act: str | None) -> nn.Module:
     if out_act is None:
         return model
@@ -323,6 +365,10 @@ def build_model(case: Case, d: Data) -> nn.Module:
         model = SeqRNN(4, width or 32, n_out, case.p("cell", "lstm"), depth or 1)
     elif case.family == "transformer":
         model = SeqTransformer(4, width or 32, n_out, depth or 1, dropout)
+    elif case.family == "tcn":
+        n_in = d.x["train"].shape[2]
+        base = int(case.p("dilation", 2))
+        model = SeqTCN(n_in, width or 32, n_out, depth or 3, act, base, dropout)
     else:
         raise ValueError(case.family)
     _init(model, case)
@@ -333,7 +379,7 @@ def _init(model: nn.Module, case: Case) -> None:
     scheme = case.p("init")
     gain = float(case.p("init_gain", 1.0))
     bias = case.p("bias_init")
-    weighted = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+    weighted = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv1d | nn.Conv2d)]
     for m in weighted:
         if scheme == "zeros":
             nn.init.zeros_(m.weight)
@@ -619,15 +665,17 @@ EPOCHS = {
     "iris": 45,
     "synthetic": 8,
     "sequence": 20,
+    "digits_sequence": 12,
     "diabetes": 6,
     "synthetic_regression": 30,
 }
 CLASSIFIERS = ("mlp", "cnn", "resnet", "rnn", "transformer")
 ALL = (*CLASSIFIERS, "regression")
 
-# fault -> (families it applies to, number of severities). Not injected: optimizer_choice
-# (no optimizer fails on these tasks where another succeeds without it being a learning-rate
-# fault: no clean injection at this scale).
+# fault -> (families of the first catalogue it applies to, number of severities). Every fault
+# applies to the added families (ADDED). Not injected: optimizer_choice (no optimizer fails on
+# these tasks where another succeeds without it being a learning-rate fault: no clean
+# injection at this scale).
 FAULTS: dict[str, tuple[tuple[str, ...], int]] = {
     "learning_rate_too_high": (ALL, 3),
     "learning_rate_too_low": (ALL, 2),
@@ -666,7 +714,7 @@ def _fault(fault: str, family: str, opt: str, sev: int, dataset: str) -> dict[st
     """The injection: overrides of the case's fields plus ``params``."""
     lr = GOOD_LR[opt]
     reg = family == "regression"
-    seq = family in ("rnn", "transformer")
+    seq = family in ("rnn", "transformer", "tcn")  # the sequence models
     if fault == "learning_rate_too_high":
         return {"variant": f"lr_x{HIGH_LR[opt][sev - 1] / lr:.0f}", "lr": HIGH_LR[opt][sev - 1]}
     if fault == "learning_rate_too_low":
@@ -760,7 +808,7 @@ def _fault(fault: str, family: str, opt: str, sev: int, dataset: str) -> dict[st
             "optimizer": o,
             "lr": 0.1,
             "batch_size": (2, 1)[sev - 1],
-            "epochs": 2 if dataset in ("digits",) else 3,
+            "epochs": 2 if dataset in ("digits", "digits_sequence") else 3,
         }
     if fault == "data_not_shuffled":
         return {"variant": "sorted_by_label", "params": {"sort_by_label": True}}
@@ -769,7 +817,8 @@ def _fault(fault: str, family: str, opt: str, sev: int, dataset: str) -> dict[st
         return {"variant": f"label_noise{frac:g}", "params": {"label_noise": frac}}
     if fault == "data_not_normalized":
         o = "sgd" if sev == 1 else "sgd_momentum"
-        bundled_raw = dataset in ("digits", "wine", "breast_cancer", "iris", "diabetes")
+        bundled = ("digits", "digits_sequence", "wine", "breast_cancer", "iris", "diabetes")
+        bundled_raw = dataset in bundled
         scale = (1.0, 0.0) if bundled_raw and sev == 1 else ((30.0, 50.0), (100.0, 300.0))[sev - 1]
         return {
             "variant": f"raw_inputs_x{scale[0]:g}+{scale[1]:g}",
@@ -839,6 +888,8 @@ def _make(
     assert not over, over
     if family == "rnn" and "cell" not in params:
         params["cell"] = ("lstm", "gru")[k % 2]
+    if family == "tcn" and "dilation" not in params:
+        params["dilation"] = (2, 1)[(k // 2) % 2]  # dilated (1, 2, 4) or not
     return Case(
         name=name,
         family=family,
@@ -866,7 +917,7 @@ def cases() -> list[Case]:
     k = 0
     # The reference runs: plain, healthy, Adam, one per family x data set x seed. They are
     # healthy runs of the suite and the yardstick the labelling check compares faults with.
-    for family in FAMILIES:
+    for family in FIRST_FAMILIES:
         for dataset in FAMILY_DATA[family]:
             for seed in (0, 1):
                 out.append(
@@ -884,7 +935,7 @@ def cases() -> list[Case]:
                 )
                 k += 1
     for i, (variant, over) in enumerate(HEALTHY):
-        for j, family in enumerate(FAMILIES):
+        for j, family in enumerate(FIRST_FAMILIES):
             if variant in ("class_weights", "label_smoothing") and family == "regression":
                 continue
             datasets = FAMILY_DATA[family]
@@ -933,7 +984,7 @@ def cases() -> list[Case]:
     # Added later, after the list above (so that its rotation index k is unchanged): a third
     # seed at each fault's strongest severity, on another data set and optimizer, and the
     # reference runs that seed is checked against.
-    for family in FAMILIES:
+    for family in FIRST_FAMILIES:
         for dataset in FAMILY_DATA[family]:
             out.append(
                 _make(
@@ -972,9 +1023,55 @@ def cases() -> list[Case]:
                 )
             )
             k += 1
+    for family in ADDED:
+        k = _added_family(out, family, k)
     names = [c.name for c in out]
     assert len(names) == len(set(names)), "duplicate case names"
     return out
+
+
+def _added_family(out: list[Case], family: str, k: int) -> int:
+    """Append the cases of a family added after the first catalogue, in the first
+    catalogue's scheme: reference runs (seeds 0 and 1), the healthy shapes, every fault at
+    every severity, then the third seed (references, each fault at its strongest severity).
+    The rotations use the index the family would have had in each list had it been
+    appended to it. Returns the next rotation index."""
+
+    def add(name: str, dataset: str, opt: str, fault: str, sev: int, seed: int, over: Any) -> None:
+        nonlocal k
+        out.append(_make(name, family, dataset, opt, fault, sev, seed, k, over))
+        k += 1
+
+    datasets = FAMILY_DATA[family]
+    ref = {"variant": "reference"}
+    for dataset in datasets:
+        for seed in (0, 1):
+            add(f"none_{family}_{dataset}_reference_s{seed}", dataset, "adam", "none", 0, seed, ref)
+    j = FAMILIES.index(family)
+    for i, (variant, over) in enumerate(HEALTHY):
+        dataset = datasets[(i + j) % len(datasets)]
+        opt = OPTIMIZERS[(i + j) % len(OPTIMIZERS)]
+        seed = (i + j) % 2
+        name = f"none_{family}_{dataset}_{variant}_s{seed}"
+        add(name, dataset, opt, "none", 0, seed, {"variant": variant, **over})
+    for i, (fault, (families, n_sev)) in enumerate(FAULTS.items()):
+        j = len(families)
+        for sev in range(1, n_sev + 1):
+            seed = (sev + j) % 2
+            dataset = datasets[(i + j + sev) % len(datasets)]
+            opt = OPTIMIZERS[(i + 2 * j + sev) % len(OPTIMIZERS)]
+            over = _fault(fault, family, opt, sev, dataset)
+            name = f"{fault}_{family}_{dataset}_sev{sev}_s{seed}"
+            add(name, dataset, opt, fault, sev, seed, over)
+    for dataset in datasets:
+        add(f"none_{family}_{dataset}_reference_s2", dataset, "adam", "none", 0, 2, ref)
+    for i, (fault, (families, n_sev)) in enumerate(FAULTS.items()):
+        j, sev = len(families), n_sev
+        dataset = datasets[(i + j + sev + 1) % len(datasets)]
+        opt = OPTIMIZERS[(i + 2 * j + sev + 2) % len(OPTIMIZERS)]
+        over = _fault(fault, family, opt, sev, dataset)
+        add(f"{fault}_{family}_{dataset}_sev{sev}_s2", dataset, opt, fault, sev, 2, over)
+    return k
 
 
 def by_name(name: str) -> Case:

@@ -1,16 +1,23 @@
 """Generate the generalisation suite: real training runs recorded by ``lossexpert.watch``.
 
     pip install -e '.[examples]'
-    python benchmarks/suite/generate.py [--jobs 2] [--only PATTERN] [--recheck]
+    python benchmarks/suite/generate.py [--jobs 2] [--only PATTERN] [--family tcn] [--recheck]
+    python benchmarks/suite/generate.py --check-cases
 
 Writes ``benchmarks/suite/runs/<name>.json.gz`` (the run file ``watch`` wrote, converted to
 ``lossexpert.run/1`` and gzipped; floats rounded to 6 significant digits) and
 ``benchmarks/suite/manifest.json`` (every case's labels, measurements and whether it was
 kept). The cases are listed in ``cases.py`` (see ``API.md``); every one has a fixed seed.
-``--only`` takes a regular expression matched against case names; the manifest entries of
-the other cases are kept as they were. Every run trained (kept or not) is also cached under
-``--cache`` (default: a folder in the system's temp dir), so ``--recheck`` re-applies the
-labelling check below to the cache without training again.
+``--only`` takes a regular expression matched against case names, ``--family`` a
+comma-separated list of model families (``--family tcn``: train only that family's runs and
+merge them into the manifest); the manifest entries of the other cases are kept as they were
+(the check below is re-applied to them: it reads only their stored measurements). Every run
+trained (kept or not) is also cached under ``--cache`` (default: a folder in the system's
+temp dir), so ``--recheck`` re-applies the labelling check below to the cache without
+training again. ``--check-cases`` trains nothing: it compares every manifest entry's labels with
+the case ``cases.py`` builds today under that name (a case added in the wrong place shifts the
+rotation of optimizers, severities and data sets of the cases after it) and lists the cases not
+generated yet.
 
 The labelling check — a run must show the problem it is labelled with — uses measurements
 taken outside lossexpert, compared with the *reference* run of the same family, data set
@@ -194,16 +201,57 @@ def _ref_key(label: dict[str, Any]) -> tuple[str, str, int]:
     return label["family"], label["dataset"], label["seed"]
 
 
+def check_cases() -> int:
+    """The manifest's labels against today's ``cases.py``; returns the number of mismatches."""
+    import cases
+
+    current = {c.name: c for c in cases.cases()}
+    old = json.loads(MANIFEST.read_text())["runs"] if MANIFEST.exists() else []
+    bad = 0
+    for e in old:
+        name = e["case"]["name"]
+        if name not in current:
+            print(f"  gone: {name}")
+            bad += 1
+        elif json.loads(json.dumps(current[name].label())) != e["case"]:
+            print(f"  changed: {name}")
+            bad += 1
+    recorded = {e["case"]["name"] for e in old}
+    missing = [n for n in current if n not in recorded]
+    print(
+        f"{len(old)} manifest entries, {bad} differ from cases.py; "
+        f"{len(missing)} of {len(current)} cases not generated yet"
+    )
+    return bad
+
+
 def main() -> None:
     import cases
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", default=None, help="regular expression on case names")
+    ap.add_argument("--family", default=None, help="comma-separated model families")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "lossexpert-suite")
     ap.add_argument("--recheck", action="store_true", help="re-apply the check to the cache")
+    ap.add_argument(
+        "--check-cases",
+        action="store_true",
+        help="compare the manifest with cases.py, train nothing",
+    )
     args = ap.parse_args()
-    wanted = [c.name for c in cases.cases() if not args.only or re.search(args.only, c.name)]
+    if args.check_cases:
+        sys.exit(1 if check_cases() else 0)
+    families = set(args.family.split(",")) if args.family else None
+    unknown = (families or set()) - set(cases.FAMILIES)
+    if unknown:
+        ap.error(f"unknown family: {', '.join(sorted(unknown))} (known: {cases.FAMILIES})")
+    wanted = [
+        c.name
+        for c in cases.cases()
+        if (not args.only or re.search(args.only, c.name))
+        and (families is None or c.family in families)
+    ]
     if args.recheck:
         wanted = []
     args.cache.mkdir(parents=True, exist_ok=True)
