@@ -23,10 +23,18 @@ from .conftest import ROOT
 SUITE = ROOT / "benchmarks" / "suite"
 
 
+# Families added to the suite to be scored in aggregate only (benchmarks/suite/score.py,
+# README "Leave-one-family-out"): a test here names the run and its diagnosis when it fails,
+# and reading it would end the family's being held out. Not asserted on run by run.
+SCORED_IN_AGGREGATE_ONLY = ("tcn",)
+
+
 @cache
 def _manifest() -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = json.loads((SUITE / "manifest.json").read_text())["runs"]
-    return [r for r in runs if r.get("kept")]
+    return [
+        r for r in runs if r.get("kept") and r["case"]["family"] not in SCORED_IN_AGGREGATE_ONLY
+    ]
 
 
 def _runs(fault: str, variant: str | None = None, **case: Any) -> Iterator[tuple[str, Any]]:
@@ -48,8 +56,9 @@ def _named_first(d: lossexpert.Diagnosis, cause: str) -> bool:
     return bool(d.findings) and (d.findings[0].cause == cause or cause in d.findings[0].explains)
 
 
-@pytest.mark.parametrize(("fault", "variant"), [("learning_rate_too_high", None),
-                                                ("gradient_bug", "no_zero_grad")])
+@pytest.mark.parametrize(
+    ("fault", "variant"), [("learning_rate_too_high", None), ("gradient_bug", "no_zero_grad")]
+)
 def test_the_root_is_ranked_before_the_dead_units_it_caused(fault: str, variant: str) -> None:
     seen = dead_seen = in_top3 = 0
     wrong = []
