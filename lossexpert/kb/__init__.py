@@ -25,7 +25,6 @@ from lossexpert.kb.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from lossexpert.kb.units import (
     LANGUAGES,
     PROBLEM_ORDER,
-    SOURCE_LANGUAGE,
     CauseUnit,
     ProblemId,
     ProblemRule,
@@ -91,9 +90,10 @@ def load_knowledge_base(
     Folder units join the built-in ones in ``rank`` order; plugin units follow them. Not
     cached: ``knowledge_base()`` is the process's one.
     """
-    from lossexpert.kb.texts import texts
+    from lossexpert.kb.chains import CAUSAL_LINKS
+    from lossexpert.kb.symptoms import is_symptom, unknown_rule_symptoms
 
-    known = texts(SOURCE_LANGUAGE).has_symptom
+    known = is_symptom  # the symptom registry: a rule may use only a symptom that exists
     units: dict[str, Unit] = {}
     ranks: dict[int, str] = {}
     for folder in (BUILTIN_UNITS, *(Path(f) for f in unit_folders)):
@@ -120,6 +120,9 @@ def load_knowledge_base(
             if unit.cause.id in ordered:
                 raise UnitError(f"{unit.origin}: unit {unit.cause.id}: defined twice")
             ordered[unit.cause.id] = unit
+    unknown = unknown_rule_symptoms((), PROBLEM_RULES, CAUSAL_LINKS)
+    if unknown:
+        raise UnitError("; ".join(unknown))
     for p in PROBLEM_RULES:
         if not p.zh.strip():
             raise UnitError(f"problem rule {p.id}: no zh description")
