@@ -142,3 +142,30 @@ def test_a_sigmoid_output_is_right_for_a_binary_bce_loss() -> None:
     d = lossexpert.diagnose(_run(cfg, train=decaying_curve(300, 0.69, 0.05)))
     assert "config.squashing_output" not in {s.symptom for s in d.symptoms}
     assert d.healthy
+
+
+def _stuck_at_chance(classes: int = 10) -> list[float]:
+    return [math.log(classes) + 0.002 * math.sin(i) for i in range(300)]
+
+
+def test_a_shallow_relu_net_stuck_at_chance_does_not_suspect_vanishing_gradients() -> None:
+    # Stuck from the start with nothing measured per layer: the usual suspects tie. A 3-layer
+    # ReLU MLP cannot lose its gradient to depth, so vanishing gradients falls behind them.
+    model = {"depth": 3, "activations": ["relu"], "layer_types": ["Linear", "ReLU"]}
+    cfg = {"task": "classification", "num_classes": 10, "model": model}
+    d = lossexpert.diagnose(_run(cfg, train=_stuck_at_chance()))
+    conf = {f.cause: f.confidence for f in d.findings}
+    assert "config.shallow_non_saturating" in {s.symptom for s in d.symptoms}
+    assert conf["dead_relu"] > conf.get("vanishing_gradients", 0.0)
+    deep = {**cfg, "model": {**model, "depth": 12, "activations": ["sigmoid"]}}
+    d = lossexpert.diagnose(_run(deep, train=_stuck_at_chance()))
+    assert "config.shallow_non_saturating" not in {s.symptom for s in d.symptoms}
+    assert "vanishing_gradients" in _causes(d)[:3]
+
+
+def test_without_a_relu_no_unit_can_die() -> None:
+    model = {"depth": 3, "activations": ["tanh"], "layer_types": ["Linear", "Tanh"]}
+    cfg = {"task": "classification", "num_classes": 10, "model": model}
+    d = lossexpert.diagnose(_run(cfg, train=_stuck_at_chance()))
+    assert "config.no_relu" in {s.symptom for s in d.symptoms}
+    assert "dead_relu" not in _causes(d)[:3]

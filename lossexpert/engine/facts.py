@@ -28,6 +28,12 @@ ADAPTIVE_OPTIMIZERS = (
     "adafactor",
 )
 SATURATING = ("sigmoid", "tanh", "hardtanh", "hardsigmoid", "softsign")
+# Activations whose derivative does not shrink towards zero for large inputs (piecewise linear
+# or nearly so): a shallow stack of them passes gradients back undiminished.
+NON_SATURATING = ("relu", "relu6", "leaky_relu", "prelu", "rrelu", "elu", "selu", "celu", "gelu",
+                  "silu", "swish", "mish", "softplus")
+# Units that output exactly zero for every negative input, so a unit can stop for good.
+DYING = ("relu", "relu6")
 CROSS_ENTROPY = (
     "cross_entropy",
     "crossentropy",

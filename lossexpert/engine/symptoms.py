@@ -16,6 +16,8 @@ from lossexpert.engine import features as F
 from lossexpert.engine.facts import (
     ADAPTIVE_OPTIMIZERS,
     CROSS_ENTROPY,
+    DYING,
+    NON_SATURATING,
     REGRESSION_LOSSES,
     SATURATING,
     Event,
@@ -584,6 +586,30 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                 th.config_deep_saturating_strength,
                 activation=sat[0],
                 depth=depth,
+            )
+        types = {_norm(t) for t in model.layer_types}
+        recurrent_or_attention = any(
+            k in t for t in types for k in ("lstm", "gru", "rnn", "attention", "transformer")
+        )
+        if (
+            acts
+            and acts <= set(NON_SATURATING)
+            and depth <= th.shallow_depth
+            and not recurrent_or_attention
+        ):
+            out.add(
+                "config.shallow_non_saturating",
+                "config",
+                th.config_shallow_non_saturating_strength,
+                depth=depth,
+                activations=", ".join(sorted(acts)),
+            )
+        if acts and not (acts & set(DYING)):
+            out.add(
+                "config.no_relu",
+                "config",
+                th.config_no_relu_strength,
+                activations=", ".join(sorted(acts)),
             )
         c = num_classes(run)
         if model.hidden_sizes and c and min(model.hidden_sizes) < c:

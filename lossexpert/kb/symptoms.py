@@ -574,6 +574,18 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         ),
     ),
     _spec(
+        "config.shallow_non_saturating",
+        "config",
+        ("depth", "activations"),
+        thresholds=("shallow_depth", "config_shallow_non_saturating_strength"),
+    ),
+    _spec(
+        "config.no_relu",
+        "config",
+        ("activations",),
+        thresholds=("config_no_relu_strength",),
+    ),
+    _spec(
         "config.relu_output",
         "config",
         ("output_activation",),

@@ -663,6 +663,20 @@ class Thresholds(BaseModel):
     deep_saturating_depth: int = Field(
         5, description="sigmoid/tanh hidden layers in a feed-forward net this deep"
     )
+    shallow_depth: int = Field(
+        4,
+        description="a feed-forward net of at most this many weighted layers with non-saturating "
+        "activations: too shallow for gradients to vanish by depth (Glorot & Bengio 2010 see it "
+        "grow with depth in sigmoid/tanh nets; He et al. 2015 train plain ReLU nets of 20+ "
+        "layers with a suitable init)",
+    )
+    config_shallow_non_saturating_strength: float = Field(
+        0.8, description="config.shallow_non_saturating: the config states depth and activations"
+    )
+    config_no_relu_strength: float = Field(
+        0.8,
+        description="config.no_relu: the activations are known and none can output a hard zero",
+    )
     params_per_sample: float = Field(
         20.0, description="parameters per training sample above this: room to memorise"
     )

@@ -45,6 +45,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="DEAD-CONTRA-NO-RELU",
+            when=("config.no_relu",),
+            unless=("layers.dead_relu",),
+            cf=-0.5,
+            priority=300,
+            description=(
+                "None of the model's activations outputs a hard zero, so no unit can die the "
+                "way a ReLU does (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="DEAD-NO-PROGRESS",
             when=("train.no_progress",),
             unless=(

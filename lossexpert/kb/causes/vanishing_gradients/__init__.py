@@ -29,6 +29,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="VAN-CONTRA-SHALLOW",
+            when=("config.shallow_non_saturating",),
+            unless=("layers.vanishing",),
+            cf=-0.15,
+            priority=300,
+            description=(
+                "A few layers of non-saturating activations do not shrink the gradient on its "
+                "way back: vanishing by depth is unlikely here (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="VAN-NO-PROGRESS",
             when=("train.no_progress",),
             unless=(
