@@ -241,3 +241,31 @@ def test_the_units_declare_their_own_cases() -> None:
         for rule in cause.rules:
             for case in (*rule.also_fires_on, *rule.never_fires_on):
                 assert all(known(s) for s in case), (rule.id, sorted(case))
+
+
+def test_the_builtin_words_read_by_pattern_equal_the_jinja_parse() -> None:
+    # The package's own units skip the Jinja parse at load (80 ms of a cold start): the
+    # pattern reading must find exactly what the parser finds, and every file must parse.
+    from lossexpert.errors import LossexpertError
+    from lossexpert.kb.units import UnitError, check_unit, parse_words, scan_words
+
+    for unit in knowledge_base().units.values():
+        for lang, source in unit.words.items():
+            scanned = scan_words(source)
+            assert scanned is not None, (unit.cause.id, lang)
+            assert scanned == parse_words(source, f"{unit.cause.id} {lang}", LossexpertError)
+        # ... and the full check, parser and all, accepts it.
+        full = check_unit(unit.cause, unit.words, where=unit.cause.id, error=UnitError)
+        assert full.descriptions == unit.descriptions
+
+
+def test_a_builtin_file_that_does_not_read_plainly_goes_to_the_parser() -> None:
+    from lossexpert.errors import LossexpertError
+    from lossexpert.kb.units import parse_words, scan_words
+
+    twice = '{% set descriptions = {"A": "x"} %}{% set descriptions = {"B": "y"} %}'
+    assert scan_words(twice) is None
+    computed = '{% set descriptions = {"A": "x" ~ "y"} %}'
+    assert scan_words(computed) is None
+    with pytest.raises(LossexpertError, match="line 1"):
+        parse_words("{% macro title() %}", "unit", LossexpertError)

@@ -180,6 +180,7 @@ def load_unit(
         known_symptom=known_symptom,
         origin=BUILTIN if builtin else f"units {directory.parent}",
         filenames={lang: str(directory / f"{lang}.j2") for lang in LANGUAGES},
+        trusted=builtin,
     )
 
 
