@@ -97,7 +97,10 @@ def score(
         name, fault = e["case"]["name"], e["case"]["fault"]
         built = cases.build(cases.by_name(name))
         recording = suite_score.read_run(e["path"]) if mode == "recorded" else None
-        crit = built.criterion if built.criterion is not None else built.loss_fn
+        # What the training loop calls: ``built.criterion`` is the bare loss module, which a
+        # regression case wraps (``mse(out.squeeze(1), y)``); handing the module itself would
+        # give the doctor a loss that broadcasts (N, 1) against (N,), a bug the run never had.
+        crit = built.loss_fn
         t0 = time.perf_counter()
         try:
             d = lossexpert.doctor(

@@ -146,8 +146,12 @@ def _as_batch(item: Any, where: str) -> Batch:
     )
 
 
-def take_batches(loader: Any, max_batches: int, name: str = "loader") -> list[Batch]:
-    """One pass (at most ``max_batches``) over a re-iterable loader, RNG states restored."""
+def take_batches(
+    loader: Any, max_batches: int, name: str = "loader", min_samples: int = 0
+) -> list[Batch]:
+    """One pass over a re-iterable loader, RNG states restored: at most ``max_batches``
+    batches, or more small ones until ``min_samples`` samples are collected (a loader of
+    batch 1 would otherwise give the probes 200 samples)."""
     if loader is None:
         return []
     if iter(loader) is loader:
@@ -156,11 +160,13 @@ def take_batches(loader: Any, max_batches: int, name: str = "loader") -> list[Ba
             "DataLoader or a list of batches"
         )
     out: list[Batch] = []
+    samples = 0
     with rng_guard(loader):
         for i, item in enumerate(loader):
-            if i >= max_batches:
+            if i >= max_batches and samples >= min_samples:
                 break
             out.append(_as_batch(item, f"{name} batch {i}"))
+            samples += len(out[-1])
     if not out:
         raise DoctorInputError(f"{name}: yielded no batch")
     return out
@@ -282,6 +288,15 @@ class Bench:
     shuffled: bool | None
     seed: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    dataset_size: int | None = None  # len(loader.dataset), when the loader says
+
+    @property
+    def epoch_steps(self) -> int:
+        """Optimizer steps in one epoch of the user's loader (of the collected batches when
+        the loader does not say how many samples it has)."""
+        if self.dataset_size:
+            return max(1, math.ceil(self.dataset_size / max(self.batch_size, 1)))
+        return len(self.train)
 
     def fresh(self) -> tuple[nn.Module, Any, Any]:
         """New copies of model, optimizer and criterion at the user's current state."""
@@ -308,6 +323,7 @@ def build_bench(
     max_batches: int,
     seed: int,
     check: bool = True,
+    min_samples: int = 0,
 ) -> Bench:
     if not isinstance(model, nn.Module):
         raise DoctorInputError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
@@ -321,7 +337,7 @@ def build_bench(
     if not callable(criterion):
         raise DoctorInputError("criterion: must be a loss module or a function (output, target)")
     device = device_of(model)
-    train = [to_device(b, device) for b in take_batches(loader, max_batches, "loader")]
+    train = [to_device(b, device) for b in take_batches(loader, max_batches, "loader", min_samples)]
     val = (
         [to_device(b, device) for b in take_batches(val_loader, max_batches, "val_loader")]
         if val_loader is not None
@@ -342,4 +358,19 @@ def build_bench(
     batch_size = bs if isinstance(bs, int) and bs > 0 else len(train[0])
     sampler = type(getattr(loader, "sampler", None)).__name__
     shuffled = {"RandomSampler": True, "SequentialSampler": False}.get(sampler)
-    return Bench(model, optimizer, criterion, train, val, device, batch_size, shuffled, seed)
+    try:
+        size: int | None = len(loader.dataset)
+    except (AttributeError, TypeError):
+        size = None
+    return Bench(
+        model,
+        optimizer,
+        criterion,
+        train,
+        val,
+        device,
+        batch_size,
+        shuffled,
+        seed,
+        dataset_size=size,
+    )

@@ -27,7 +27,6 @@ from lossexpert.doctor._bench import (
     Bench,
     DoctorInputError,
     build_bench,
-    loss_of,
     rechunk,
     rng_guard,
 )
@@ -40,6 +39,7 @@ from lossexpert.doctor._probes import (
     Context,
     ProbeLimits,
     ProbeOutcome,
+    fix_schedule,
     train_steps,
     try_fix,
 )
@@ -66,12 +66,28 @@ _WORDS = {
     },
 }
 EXPERIMENTS = ("overfit_batch", "lr_range", "input_dependence")
-# Cost of each experiment in training steps (for the budget check).
-_COST = {
-    "overfit_batch": 2 * LIMITS.overfit_steps,
-    "lr_range": LIMITS.sweep_steps,
-    "input_dependence": LIMITS.input_dep_steps,
+# Causes whose generic remedies act on one quantity, so that either remedy can work: the
+# noise scale of SGD is about lr / batch (Smith & Le 2018, Goyal et al. 2017's linear scaling
+# rule), so a lower LR and a larger batch both calm a step that is too noisy, a higher LR and
+# a smaller batch both speed one that is too timid. When one is confirmed and the other is in
+# contention, the other is tried too: which setting is out of the ordinary tells them apart.
+CONFOUNDED = {
+    "learning_rate_too_high": "batch_size_too_small",
+    "batch_size_too_small": "learning_rate_too_high",
+    "learning_rate_too_low": "batch_size_too_large",
+    "batch_size_too_large": "learning_rate_too_low",
 }
+
+
+def _cost(name: str, ctx: Context) -> float:
+    """Seconds an experiment takes (for the budget check): its training steps at the batch
+    size it trains with (the user's, or the reference recipe's)."""
+    lim = ctx.limits
+    if name == "overfit_batch":
+        return 2 * lim.overfit_steps * ctx.step_time(lim.overfit_samples)
+    if name == "lr_range":
+        return lim.sweep_steps * ctx.step_time()
+    return lim.input_dep_steps * ctx.step_time(lim.reference_batch)
 
 
 def run_doctor(
@@ -90,7 +106,7 @@ def run_doctor(
     thresholds: Any = None,
     progress: Callable[[str, str], None] | None = None,
     limits: ProbeLimits | None = None,
-    max_batches: int = 200,
+    max_batches: int | None = None,
     **kw: Any,
 ) -> Diagnosis:
     if kw:
@@ -110,15 +126,23 @@ def run_doctor(
     with rng_guard(loader, val_loader), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         bench = build_bench(
-            model, optimizer, criterion, loader, val_loader, max_batches=max_batches, seed=seed
+            model,
+            optimizer,
+            criterion,
+            loader,
+            val_loader,
+            max_batches=lim.bench_batches if max_batches is None else max_batches,
+            min_samples=lim.bench_samples if max_batches is None else 0,
+            seed=seed,
         )
-        step_s = _step_time(bench)
+        ctx = Context(bench, th, lim, deadline, config={})
+        step_s = ctx.step_time()
         recorded = (
             load_run(run if isinstance(run, str | Run) else dict(run)).run
             if run is not None
             else _record(bench, steps or _record_steps(bench, step_s, budget_s))
         )
-        ctx = Context(bench, th, lim, deadline, config={})
+        ctx.trained_steps = _trained_steps(recorded)
         results: dict[str, ProbeResult] = {}
         extra: list[Symptom] = []
 
@@ -177,7 +201,7 @@ def run_doctor(
             if scores[best] <= 0:
                 skip(best, "no_contention")
                 continue
-            if time.monotonic() + _COST[best] * step_s > deadline:
+            if not ctx.fits(_cost(best, ctx)):
                 skip(best, "budget")
                 continue
             outcome = execute(best, lambda n=best: PROBES[n](ctx))  # type: ignore[misc]
@@ -186,7 +210,7 @@ def run_doctor(
             d = diag()
         tried: dict[str, ProbeOutcome] = {}
         if "try_fix" in wanted:
-            _try_fixes(d, ctx, step_s, deadline, lim, execute, skip, tried, diag)
+            _try_fixes(d, ctx, deadline, execute, skip, tried, diag)
             d = diag()
         for name in PROBE_NAMES:
             if name not in results and name not in wanted:
@@ -199,9 +223,7 @@ def run_doctor(
 def _try_fixes(
     d: Diagnosis,
     ctx: Context,
-    step_s: float,
     deadline: float,
-    lim: ProbeLimits,
     execute: Callable[[str, Callable[[], ProbeOutcome]], ProbeOutcome | None],
     skip: Callable[[str, str], None],
     tried: dict[str, ProbeOutcome],
@@ -214,20 +236,27 @@ def _try_fixes(
     if not candidates:
         skip("try_fix", "no_remedy")
         return
+    partner: str | None = None
     for cause in candidates:
-        left = deadline - time.monotonic()
-        steps = min(lim.fix_steps, int(left / (2.2 * step_s))) if step_s > 0 else lim.fix_steps
-        if steps < 30:  # fewer steps than this cannot show a difference worth reporting
+        if partner is not None and cause != partner:
+            continue
+        plan = fix_schedule(ctx, cause, deadline - time.monotonic())
+        if plan is None:
             if not tried:
                 skip("try_fix", "budget")
             return
         key = f"try_fix:{cause}"
-        outcome = execute(key, lambda c=cause, s=steps: try_fix(ctx, c, s))  # type: ignore[misc]
+        outcome = execute(key, lambda c=cause, p=plan: try_fix(ctx, c, *p))  # type: ignore[misc]
         if outcome is None:
             continue
         tried[cause] = outcome
         if any(s.name.startswith("probe.fix.") for s in outcome.symptoms):
-            return
+            # A confirmed fix settles it, unless its confounded partner is in contention too:
+            # then that one's remedy is tried as well, and the rules weigh the two outcomes.
+            partner = CONFOUNDED.get(cause)
+            if partner is None or partner in tried or partner not in candidates:
+                return
+            continue
         d = diag()
         if d.findings and d.findings[0].cause not in REMEDIES:
             return
@@ -283,18 +312,15 @@ def _information(name: str, d: Diagnosis) -> float:
     return sum(c * (1 - c) for c in (found.get(cause, 0.05) for cause in bears))
 
 
-def _step_time(bench: Bench) -> float:
-    """Seconds per training step on a copy (median of 3 after one warm-up)."""
-    model, opt, crit = bench.fresh()
-    times = []
-    for i in range(4):
-        t0 = time.perf_counter()
-        loss = loss_of(model, crit, bench.train[i % len(bench.train)])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        opt.step()
-        times.append(time.perf_counter() - t0)
-    return sorted(times[1:])[1]
+def _trained_steps(run: Run) -> int | None:
+    """Optimizer steps of the recorded training: the train curve's last step + 1, or its
+    number of points when it has no steps."""
+    curve = run.curves.get("train")
+    if curve is None or not curve.loss:
+        return None
+    if curve.step:
+        return int(curve.step[-1]) + 1
+    return len(curve.loss)
 
 
 def _record_steps(bench: Bench, step_s: float, budget_s: float) -> int:

@@ -63,6 +63,16 @@ class ProbeLimits:
     # signature of labels that are mostly noise (a healthy task gets far below: 14 % on digits).
     weak_signal_ratio: float = 0.8
     input_dep_steps: int = 150
+    # The reference recipe the experiments compare against: Adam at 1e-3 (Kingma & Ba 2015's
+    # default, Karpathy's "Adam with 3e-4 or 1e-3 is safe") on batches of 32 (Bengio 2012,
+    # "Practical recommendations": 32 a good default; Masters & Luschi 2018: 2-32 train most
+    # stably): a known-good setting, so a failure under it is not the user's optimizer.
+    reference_batch: int = 32
+    # The batches come from one pass over the loader: at least 200 batches, and small ones
+    # until 2048 samples (a loader of batch 1 would give 200 samples): the reference run's
+    # 150 steps of 32 then see each sample about twice, and batches x8 still make 8 batches.
+    bench_batches: int = 200
+    bench_samples: int = 2048
     # Gradients accumulated across steps: the user's stored gradient is more than 5x a fresh
     # single-batch gradient at the same weights (one stale step would give about 2x).
     accumulate_ratio: float = 5.0
@@ -73,6 +83,12 @@ class ProbeLimits:
     fix_rel_end: float = 0.7
     fix_min_gain_pct: float = 5.0
     fix_steps: int = 200
+    # Fewer steps than this cannot show a difference worth reporting (a seeded run's first
+    # tens of steps are mostly its warm-up transient).
+    fix_min_steps: int = 30
+    # A batch-size remedy is compared over the user's own training length, at most this many
+    # steps unchanged: the longest run the doctor records of its own.
+    fix_batch_steps: int = 2000
     # Data checks reuse the passive diagnosis's thresholds (kb/thresholds.py).
     first_batches: int = 20
 
@@ -114,6 +130,32 @@ class Context:
     deadline: float
     config: dict[str, Any] = field(default_factory=dict)
     leading: list[str] = field(default_factory=list)  # causes in contention, best first
+    # Optimizer steps of the user's training (the recording's train curve; the doctor's own
+    # recording without one): the length over which a batch-size remedy is compared.
+    trained_steps: int | None = None
+    _step_s: dict[int, float] = field(default_factory=dict)
+
+    def step_time(self, size: int | None = None) -> float:
+        """Seconds per training step on a copy with batches of ``size`` (the user's batches
+        when None): the median of 3 timed steps after one warm-up, measured once per size."""
+        key = -1 if size is None else size
+        if key not in self._step_s:
+            b = self.bench
+            batches = b.train if size is None else reference_batches(b, size)
+            model, opt, crit = b.fresh()
+            times = []
+            for i in range(4):
+                t0 = time.perf_counter()
+                loss = loss_of(model, crit, batches[i % len(batches)])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()  # type: ignore[no-untyped-call]
+                opt.step()
+                times.append(time.perf_counter() - t0)
+            self._step_s[key] = sorted(times[1:])[1]
+        return self._step_s[key]
+
+    def fits(self, seconds: float) -> bool:
+        return time.monotonic() + seconds <= self.deadline
 
 
 # ---------------------------------------------------------------- helpers
@@ -176,6 +218,17 @@ def task_of(criterion: Any, out_width: int, targets: torch.Tensor) -> str:
 
 def reference_adam(model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+
+
+def reference_batches(
+    bench: Bench, size: int, batches: Sequence[Batch] | None = None
+) -> list[Batch]:
+    """The collected training samples (or ``batches``') in a seeded random order, in batches of
+    ``size``: the reference recipe's data, whatever batch size the user's loader has."""
+    data = concat(list(batches) if batches is not None else bench.train)
+    gen = torch.Generator().manual_seed(bench.seed)
+    order = torch.randperm(len(data), generator=gen).to(data.targets.device)
+    return rechunk(data, size, order)
 
 
 def _out_width(bench: Bench) -> int:
@@ -467,7 +520,7 @@ def probe_overfit_batch(ctx: Context) -> ProbeOutcome:
     optimizer or its learning rate."""
     out = ProbeOutcome()
     b, lim = ctx.bench, ctx.limits
-    batch = index(b.all_train(), torch.arange(min(lim.overfit_samples, len(b.all_train()))))
+    batch = reference_batches(b, lim.overfit_samples)[0]  # drawn at random: not one class
     model, opt, crit = b.fresh()
     s0, s1 = _overfit(model, opt, crit, batch, lim.overfit_steps)
     model, _, crit = b.fresh()
@@ -585,12 +638,16 @@ def probe_lr_range(ctx: Context) -> ProbeOutcome:
 
 
 def probe_input_dependence(ctx: Context) -> ProbeOutcome:
-    """Train a copy with Adam 1e-3, then compare the held-out loss with real, permuted and
-    zeroed inputs: equal losses mean the predictions do not depend on the inputs."""
+    """Train a copy with the reference recipe (Adam 1e-3, batches of 32), then compare the
+    held-out loss with real, permuted and zeroed inputs: equal losses mean the predictions do
+    not depend on the inputs."""
     out = ProbeOutcome()
     b, lim = ctx.bench, ctx.limits
     model, _, crit = b.fresh()
-    train = b.train if b.val else b.train[: max(1, len(b.train) - len(b.held_out()))]
+    own = b.train if b.val else b.train[: max(1, len(b.train) - len(b.held_out()))]
+    # The reference recipe on the user's samples, not the user's batches: a batch of 1 would
+    # leave the copy unfitted after the probe's steps, a full batch would make it slow.
+    train = reference_batches(b, lim.reference_batch, own)
     start = eval_loss(model, crit, train)
     train_steps(
         model, reference_adam(model), crit, train, lim.input_dep_steps, deadline=ctx.deadline
@@ -707,11 +764,8 @@ def _plan(
             return torch.optim.Adam(params, lr=1e-3, weight_decay=decay)
 
         tf, change = adam, f"Adam(lr=1e-3, weight_decay={decay:g})"
-    elif remedy == "smaller_batch":
-        size = max(8, bs // 8)
-        batches, change = rechunk(data, size, order), f"batch {bs} -> {size}"
-    elif remedy == "larger_batch":
-        size = min(len(data), max(32, bs * 8))
+    elif remedy in BATCH_REMEDIES:
+        size = _fixed_batch(bench, remedy, ctx.limits)
         batches, change = rechunk(data, size, order), f"batch {bs} -> {size}"
     elif remedy == "shuffle":
         gen = torch.Generator().manual_seed(bench.seed)
@@ -741,19 +795,56 @@ def _plan(
     return tf, batches, clip, change
 
 
-def try_fix(ctx: Context, cause: str, steps: int) -> ProbeOutcome:
-    """Same short run from the same weights, with and without the cause's generic remedy."""
+BATCH_REMEDIES = ("smaller_batch", "larger_batch")
+
+
+def fix_schedule(ctx: Context, cause: str, seconds: float) -> tuple[int, int] | None:
+    """(steps unchanged, steps with the remedy) that fit in ``seconds``, or None.
+
+    Equal steps for most remedies (``fix_steps``). A batch-size remedy is about how far the
+    same data takes the model, so both runs see the same samples over the user's training
+    length (its recorded steps, at most ``fix_batch_steps``): 20 full-batch epochs are 20
+    steps unchanged against 160 steps of an eighth. Both are shortened alike to fit."""
+    b, lim = ctx.bench, ctx.limits
+    remedy = REMEDIES[cause].key
+    if remedy in BATCH_REMEDIES:
+        size = _fixed_batch(b, remedy, lim)
+        base = min(ctx.trained_steps or lim.fix_steps, lim.fix_batch_steps)
+        per = ctx.step_time() + ctx.step_time(size) * b.batch_size / max(size, 1)
+        base = min(base, int(seconds / (1.1 * per))) if per > 0 else base
+        fix = base * b.batch_size // max(size, 1)
+        if base < 1 or fix < 1 or max(base, fix) < lim.fix_min_steps:
+            return None
+        return base, fix
+    step = ctx.step_time()
+    steps = min(lim.fix_steps, int(seconds / (2.2 * step))) if step > 0 else lim.fix_steps
+    return (steps, steps) if steps >= lim.fix_min_steps else None
+
+
+def _fixed_batch(bench: Bench, remedy: str, lim: ProbeLimits = LIMITS) -> int:
+    """The batch size a batch-size remedy tries: an eighth (at least 8), or 8x (at least the
+    reference 32), within the collected samples."""
+    bs, n = bench.batch_size, len(bench.all_train())
+    if remedy == "smaller_batch":
+        return max(8, bs // 8)
+    return min(n, max(lim.reference_batch, bs * 8))
+
+
+def try_fix(ctx: Context, cause: str, steps: int, fix_steps: int | None = None) -> ProbeOutcome:
+    """The same run from the same weights, with and without the cause's generic remedy:
+    ``steps`` unchanged, ``fix_steps`` (default: as many) with the remedy."""
     out = ProbeOutcome()
     b, lim = ctx.bench, ctx.limits
     remedy = REMEDIES[cause].key
     tf, fixed_batches, clip, change = _plan(ctx, remedy)
     evalset = b.train[:: max(1, len(b.train) // lim.first_batches)]  # spread over the data
-    # Equal numbers of samples for batch-size remedies; equal steps otherwise.
-    base_samples = steps * b.batch_size
-    fix_steps = steps
-    if remedy in ("smaller_batch", "larger_batch"):
-        size = len(fixed_batches[0])
-        fix_steps = max(1, base_samples // max(size, 1))
+    if fix_steps is None:
+        fix_steps = steps
+        if remedy in BATCH_REMEDIES:  # equal samples
+            fix_steps = max(1, steps * b.batch_size // max(len(fixed_batches[0]), 1))
+    if remedy in BATCH_REMEDIES:
+        epochs = steps * b.batch_size / max(len(b.all_train()), 1)
+        change = f"{change}, the same {epochs:.3g} epochs"
     model, opt, crit = b.fresh()
     start = eval_loss(model, crit, evalset)
     train_steps(model, opt, crit, b.train, steps)
@@ -783,7 +874,7 @@ def try_fix(ctx: Context, cause: str, steps: int) -> ProbeOutcome:
     )
     vals = dict(
         change=change,
-        steps=steps,
+        steps=fix_steps,
         fix_drop_pct=fix_drop,
         base_drop_pct=base_drop,
         base_end=base_end,
