@@ -20,6 +20,7 @@ PROBE_NAMES: tuple[str, ...] = (
     "overfit_batch",
     "lr_range",
     "input_dependence",
+    "val_gap",
     "try_fix",
 )
 

@@ -44,6 +44,7 @@ from lossexpert.doctor._probes import (
     try_fix,
 )
 from lossexpert.engine.symptoms import Symptom
+from lossexpert.kb import knowledge_base
 from lossexpert.kb.texts import texts
 from lossexpert.runformat import Run
 
@@ -55,6 +56,13 @@ _WORDS = {
         "not_requested": "not requested",
         "no_remedy": "no leading cause has a remedy that can be tried generically",
         "apply": "Apply the change that was tried on a copy and confirmed: {change}.",
+        "test_undecided": "The test-set causes (a shifted test set, noisy test inputs) cannot "
+        "be decided by experiment here: the doctor has the train and val data only; their "
+        "order above is the recording's. Record run.describe_data('test', x, y) to tell them "
+        "apart.",
+        "withdrawn": "The val loss rose in the recording, but a copy trained the same way for "
+        "the same {steps} steps shows no generalisation gap (train {train:.3g}, val {val:.3g} "
+        "at the end): not reported as over-fitting.",
     },
     "zh": {
         "no_problem": "没有发现问题：无需区分原因",
@@ -63,9 +71,14 @@ _WORDS = {
         "not_requested": "未要求运行",
         "no_remedy": "领先的原因都没有可以通用尝试的补救措施",
         "apply": "应用已在副本上试过并证实有效的修改：{change}。",
+        "test_undecided": "测试集方面的原因（测试集分布偏移、测试输入有噪声）在这里无法用实验"
+        "判定：doctor只有训练集和验证集的数据；上面的顺序来自记录。记录 "
+        "run.describe_data('test', x, y) 才能区分它们。",
+        "withdrawn": "记录中的验证集loss上升了，但按同样的方式、同样的 {steps} 步训练的副本"
+        "没有泛化差距（最终训练集 {train:.3g}，验证集 {val:.3g}）：不作为过拟合报告。",
     },
 }
-EXPERIMENTS = ("overfit_batch", "lr_range", "input_dependence")
+EXPERIMENTS = ("overfit_batch", "lr_range", "input_dependence", "val_gap")
 # Causes whose generic remedies act on one quantity, so that either remedy can work: the
 # noise scale of SGD is about lr / batch (Smith & Le 2018, Goyal et al. 2017's linear scaling
 # rule), so a lower LR and a larger batch both calm a step that is too noisy, a higher LR and
@@ -87,6 +100,9 @@ def _cost(name: str, ctx: Context) -> float:
         return 2 * lim.overfit_steps * ctx.step_time(lim.overfit_samples)
     if name == "lr_range":
         return lim.sweep_steps * ctx.step_time()
+    if name == "val_gap":
+        steps = min(ctx.trained_steps or lim.fix_steps, lim.replay_steps)
+        return steps * ctx.step_time()
     return lim.input_dep_steps * ctx.step_time(lim.reference_batch)
 
 
@@ -195,7 +211,7 @@ def run_doctor(
                 for n in pending:
                     skip(n, "no_problem")
                 break
-            scores = {n: _information(n, d) for n in pending}
+            scores = {n: _information(n, d) if _relevant(n, d) else 0.0 for n in pending}
             best = max(pending, key=lambda n: scores[n])
             pending.remove(best)
             if scores[best] <= 0:
@@ -288,8 +304,40 @@ def _finish(
             change = str(outcome.values.get("change", ""))
             remedies = [words["apply"].format(change=change), *remedies]
         findings.append(f.model_copy(update={"tried": line, "remedies": remedies}))
-    out = d.model_copy(update={"probes": probes, "findings": findings})
+    update: dict[str, Any] = {"probes": probes, "findings": findings}
     run: Run | None = d._run
+    gone = next((s for s in extra if s.name == "probe.no_val_gap"), None)
+    val = "val_loss_not_decreasing"
+    if (
+        gone is not None
+        and any(p.id == val for p in d.problems)
+        and all(f.cause == "overfitting" for f in findings if f.problem == val)
+    ):
+        # The experiment that decides over-fitting refutes it: trained the user's way for as
+        # long, the copy's val loss stays with its train loss. The val problem is withdrawn,
+        # and the report says why.
+        problems = [p for p in d.problems if p.id != val]
+        kept = [f for f in findings if f.problem != val]
+        findings = [f.model_copy(update={"rank": i}) for i, f in enumerate(kept, start=1)]
+        if problems and findings:
+            summary = f"{problems[0].title}: {findings[0].title} ({findings[0].confidence:.0%})"
+        elif problems:
+            summary = problems[0].title
+        else:
+            summary = say.healthy(run.curves.keys() if run is not None else ("train", "val"))
+        update.update(
+            problems=problems,
+            findings=findings,
+            healthy=not problems and d.conclusive,
+            summary=summary,
+            warnings=[*d.warnings, words["withdrawn"].format(**gone.values)],
+        )
+    test_data = run is not None and "test" in (run.data or {})
+    if not test_data and any(
+        p.id == "test_loss_not_decreasing" for p in update.get("problems", d.problems)
+    ):
+        update["warnings"] = [*update.get("warnings", d.warnings), words["test_undecided"]]
+    out = d.model_copy(update=update)
     return out.attach_run(run) if run is not None else out
 
 
@@ -299,6 +347,21 @@ def _scalar(v: Any) -> Any:
     if isinstance(v, float):
         return v if math.isfinite(v) else str(v)
     return str(v)
+
+
+def _relevant(name: str, d: Diagnosis) -> bool:
+    """Whether a cause the experiment bears on can be found under a reported problem: the
+    train-side experiments say nothing about a val or test problem, and the val-gap replay
+    (the whole training again) is worth it only when the val loss is in question."""
+    kb = knowledge_base()
+    reported = {p.id for p in d.problems}
+    for cause in BEARS_ON[name]:
+        unit = kb.causes.get(cause)
+        if unit is None:
+            continue
+        if ({unit.problem} | {r.problem for r in unit.rules if r.problem}) & reported:
+            return True
+    return False
 
 
 def _information(name: str, d: Diagnosis) -> float:

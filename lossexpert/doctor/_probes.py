@@ -86,9 +86,14 @@ class ProbeLimits:
     # Fewer steps than this cannot show a difference worth reporting (a seeded run's first
     # tens of steps are mostly its warm-up transient).
     fix_min_steps: int = 30
-    # A batch-size remedy is compared over the user's own training length, at most this many
-    # steps unchanged: the longest run the doctor records of its own.
-    fix_batch_steps: int = 2000
+    # A batch-size remedy, and the val-gap replay, run over the user's own training length,
+    # at most this many steps: the longest run the doctor records of its own.
+    replay_steps: int = 2000
+    # The val-gap replay: no generalisation gap when val - train stays under half the passive
+    # diagnosis's bar for one (Thresholds.gap_vs_ref of the chance level); between half and the
+    # bar the probe says nothing, as the overfit probe's band between fitted and failed.
+    no_gap_fraction: float = 0.5
+    replay_checks: int = 10  # evaluations of train and val along the replay
     # Data checks reuse the passive diagnosis's thresholds (kb/thresholds.py).
     first_batches: int = 20
 
@@ -697,6 +702,82 @@ def probe_input_dependence(ctx: Context) -> ProbeOutcome:
     return out
 
 
+def chance_level(ctx: Context, batches: Sequence[Batch]) -> tuple[float, str]:
+    """The loss of a model that has learned nothing: ln C, ln 2, or the target variance."""
+    y = torch.cat([x.targets for x in batches]).detach().cpu()
+    width = _out_width(ctx.bench)
+    task = task_of(ctx.bench.criterion, width, y)
+    if task == "classification":
+        return math.log(max(width, 2)), task
+    if task == "binary":
+        return math.log(2), task
+    return (float(y.float().var()) if y.numel() > 1 else float("nan")), task
+
+
+def replay_batches(bench: Bench, epoch: int) -> list[Batch]:
+    """The user's batches for one epoch: reshuffled every epoch after the first when the
+    loader shuffles (as ``_record`` does), the loader's own order otherwise."""
+    if not bench.shuffled or epoch == 0:
+        return bench.train
+    data = bench.all_train()
+    gen = torch.Generator().manual_seed(bench.seed + epoch)
+    order = torch.randperm(len(data), generator=gen).to(data.targets.device)
+    return rechunk(data, bench.batch_size, order)
+
+
+def probe_val_gap(ctx: Context) -> ProbeOutcome:
+    """Train a copy the user's way (optimizer, batches, order) for the user's own number of
+    steps and compare the val loss with the train loss at the same weights (eval mode): a
+    model that over-fits shows a generalisation gap; one whose val loss only wobbles with the
+    train loss shows none."""
+    out = ProbeOutcome()
+    b, lim, th = ctx.bench, ctx.limits, ctx.th
+    if not b.val:
+        return out
+    steps = min(ctx.trained_steps or lim.fix_steps, lim.replay_steps)
+    model, opt, crit = b.fresh()
+    evalset = b.train[:: max(1, len(b.train) // lim.first_batches)]
+    every = max(1, steps // lim.replay_checks)
+    trains: list[float] = []
+    val_losses: list[float] = []
+    done, epoch, pos, complete = 0, 0, 0, True
+    batches = replay_batches(b, 0)
+    while done < steps:
+        k = min(every, steps - done)
+        if not ctx.fits(k * ctx.step_time()):
+            complete = False
+            break
+        chunk: list[Batch] = []
+        while len(chunk) < k:
+            if pos >= len(batches):
+                epoch, pos = epoch + 1, 0
+                batches = replay_batches(b, epoch)
+            chunk.append(batches[pos])
+            pos += 1
+        losses = train_steps(model, opt, crit, chunk, k)
+        done += len(losses)
+        trains.append(eval_loss(model, crit, evalset))
+        val_losses.append(eval_loss(model, crit, b.val))
+        if len(losses) < k:  # non-finite: the replay is over
+            break
+    chance, _ = chance_level(ctx, b.train)
+    out.series = {"train": trains, "val": val_losses}
+    out.values.update(steps=done, planned=steps, complete=complete)
+    if not trains or not (math.isfinite(trains[-1]) and math.isfinite(val_losses[-1])):
+        return out
+    if not math.isfinite(chance) or chance <= 0:
+        return out
+    tr, va = trains[-1], val_losses[-1]
+    gap = (va - tr) / chance
+    out.values.update(train=round(tr, 4), val=round(va, 4), gap_vs_chance=round(gap, 4))
+    vals = dict(train=tr, val=va, chance=chance, steps=done)
+    if va >= th.gap_ratio * tr and gap >= th.gap_vs_ref:
+        out.add("probe.val_gap", grade(gap, th.gap_vs_ref, th.val_gap_full_at), **vals)
+    elif complete and gap < lim.no_gap_fraction * th.gap_vs_ref:
+        out.add("probe.no_val_gap", 0.9, **vals)
+    return out
+
+
 # ---------------------------------------------------------------- try the fix
 
 
@@ -803,13 +884,13 @@ def fix_schedule(ctx: Context, cause: str, seconds: float) -> tuple[int, int] | 
 
     Equal steps for most remedies (``fix_steps``). A batch-size remedy is about how far the
     same data takes the model, so both runs see the same samples over the user's training
-    length (its recorded steps, at most ``fix_batch_steps``): 20 full-batch epochs are 20
+    length (its recorded steps, at most ``replay_steps``): 20 full-batch epochs are 20
     steps unchanged against 160 steps of an eighth. Both are shortened alike to fit."""
     b, lim = ctx.bench, ctx.limits
     remedy = REMEDIES[cause].key
     if remedy in BATCH_REMEDIES:
         size = _fixed_batch(b, remedy, lim)
-        base = min(ctx.trained_steps or lim.fix_steps, lim.fix_batch_steps)
+        base = min(ctx.trained_steps or lim.fix_steps, lim.replay_steps)
         per = ctx.step_time() + ctx.step_time(size) * b.batch_size / max(size, 1)
         base = min(base, int(seconds / (1.1 * per))) if per > 0 else base
         fix = base * b.batch_size // max(size, 1)
@@ -898,6 +979,7 @@ PROBES: dict[str, Callable[[Context], ProbeOutcome]] = {
     "overfit_batch": probe_overfit_batch,
     "lr_range": probe_lr_range,
     "input_dependence": probe_input_dependence,
+    "val_gap": probe_val_gap,
 }
 
 # Which causes each experiment tells apart: the probe chooser ranks probes by how much of the
@@ -943,6 +1025,7 @@ BEARS_ON: dict[str, frozenset[str]] = {
         }
     ),
     "input_dependence": frozenset({"feature_selection", "noisy_data", "model_structure"}),
+    "val_gap": frozenset({"overfitting"}),
 }
 CHEAP = ("labels_and_data", "gradient_flow", "initial_loss")
 

@@ -942,6 +942,18 @@ _PROBES: tuple[SymptomSpec, ...] = (
     _spec("probe.lr_below_best", "probe", ("lr", "suggested")),
     _spec("probe.weak_input_signal", "probe", ("real", "permuted", "ratio")),
     _spec("probe.ignores_inputs", "probe", ("real", "permuted", "zeroed")),
+    _spec(
+        "probe.val_gap",
+        "probe",
+        ("train", "val", "chance", "steps"),
+        thresholds=("gap_ratio", "gap_vs_ref", "val_gap_full_at"),
+    ),
+    _spec(
+        "probe.no_val_gap",
+        "probe",
+        ("train", "val", "chance", "steps"),
+        thresholds=("gap_ratio", "gap_vs_ref"),
+    ),
     *(
         _spec(f"probe.{verdict}.{remedy}", "probe", _TRIED)
         for remedy in REMEDY_KEYS

@@ -39,6 +39,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="PROBE-BIGBATCH-FIX-TYPICAL-LR",
+            when=("probe.fix.smaller_batch", "config.batch_huge", "config.lr_typical"),
+            cf=0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: smaller batches at the same learning rate took the loss much "
+                "further in the same epochs, and of the two settings the batch is the one out "
+                "of the ordinary: most of the data set per step, the rate in the usual range."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-BIGBATCH-NOFIX",
             when=("probe.nofix.smaller_batch",),
             cf=-0.5,

@@ -45,6 +45,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="PROBE-SMALLBATCH-FIX-TYPICAL-LR",
+            when=("probe.fix.larger_batch", "config.batch_tiny", "config.lr_typical"),
+            cf=0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: larger batches at the same learning rate made the loss fall, "
+                "and of the two settings that set SGD's noise (lr / batch) the batch is the one "
+                "out of the ordinary: far below 16-32, the rate in the usual range."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-SMALLBATCH-NOFIX",
             when=("probe.nofix.larger_batch",),
             cf=-0.5,

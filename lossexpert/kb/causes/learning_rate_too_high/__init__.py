@@ -133,6 +133,18 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="PROBE-LRH-CONTRA-BATCH-FIX",
+            when=("probe.fix.larger_batch", "config.lr_typical"),
+            cf=-0.6,
+            priority=650,
+            description=(
+                "Tried on a copy: larger batches at the same learning rate, one in the usual "
+                "range, made the loss fall. SGD's noise grows as lr / batch: the steps were too "
+                "noisy because the batch is tiny, not because the rate is high (contrary "
+                "evidence)."
+            ),
+        ),
+        RuleUnit(
             id="LRH-FLAT-JUMPY",
             when=("train.flat_jumpy",),
             unless=("config.batch_tiny", "data.unnormalized"),

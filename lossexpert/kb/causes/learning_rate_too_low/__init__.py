@@ -123,6 +123,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="PROBE-LRL-CONTRA-BATCH-FIX",
+            when=("probe.fix.smaller_batch", "config.lr_typical"),
+            cf=-0.6,
+            priority=650,
+            description=(
+                "Tried on a copy: smaller batches at the same learning rate, one in the usual "
+                "range, took the loss much further in the same epochs. Too few updates per "
+                "epoch, not too small a rate (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="LRL-CONTRA-JUMPY",
             when=("train.flat_jumpy",),
             cf=-0.4,

@@ -36,5 +36,26 @@ CAUSE = CauseUnit(
             priority=400,
             description="No weight decay or dropout was used.",
         ),
+        RuleUnit(
+            id="PROBE-OF-VAL-GAP",
+            when=("probe.val_gap",),
+            cf=0.5,
+            priority=650,
+            description=(
+                "A copy trained the user's way for as many steps ends with its val loss far "
+                "above its train loss: the gap is reproduced by experiment."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-OF-CONTRA-NO-GAP",
+            when=("probe.no_val_gap",),
+            cf=-0.6,
+            priority=650,
+            description=(
+                "A copy trained the user's way for as many steps ends with its val loss close "
+                "to its train loss: what the recording showed was not over-fitting (contrary "
+                "evidence)."
+            ),
+        ),
     ),
 )

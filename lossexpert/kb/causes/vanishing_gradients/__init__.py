@@ -97,5 +97,17 @@ CAUSE = CauseUnit(
                 "one's."
             ),
         ),
+        RuleUnit(
+            id="PROBE-VANISH-CONTRA-ZERO-GRADS",
+            when=("probe.zero_grads",),
+            cf=-0.4,
+            priority=650,
+            description=(
+                "Measured on a copy: whole layers get a gradient of exactly zero. A vanishing "
+                "gradient shrinks by a factor per layer but stays non-zero; an exact zero is a "
+                "path cut (dead units, a constant output, a detached branch), not depth "
+                "(contrary evidence)."
+            ),
+        ),
     ),
 )
