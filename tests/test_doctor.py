@@ -8,6 +8,8 @@ subject (fast); ``doctor()`` end to end where the orchestration is.
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import subprocess
 import sys
@@ -62,8 +64,15 @@ def make(fault: str = "none", dataset: str = "wine", **kw: Any) -> dict[str, Any
     if fault == "random_labels":
         yt = yt[torch.randperm(len(yt))]
         yv = yv[torch.randperm(len(yv))]
+    if fault == "noisy_labels":  # 70 % of the labels replaced by a random class
+        for y in (yt, yv):
+            flip = torch.rand(len(y)) < 0.7
+            y[flip] = torch.randint(0, int(y.max()) + 1, (int(flip.sum()),))
+    if fault == "small_train":  # 40 samples for a wide model: it can only memorise them
+        xt, yt = xt[:40], yt[:40]
     classes = int(max(int(yt.max()), int(yv.max())) + 1)
-    model = nn.Sequential(nn.Linear(xt.shape[1], 32), nn.ReLU(), nn.Linear(32, classes))
+    hidden = 256 if fault == "small_train" else 32
+    model = nn.Sequential(nn.Linear(xt.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, classes))
     if fault in ("deep_sigmoid", "saturated_tanh"):
         act = nn.Sigmoid if fault == "deep_sigmoid" else nn.Tanh
         layers: list[nn.Module] = [nn.Linear(xt.shape[1], 32), act()]
@@ -92,9 +101,13 @@ def make(fault: str = "none", dataset: str = "wine", **kw: Any) -> dict[str, Any
     lr = {"lr_high": 1.0, "lr_low": 1e-6}.get(fault, 1e-2 if fault == "unnormalized" else 3e-3)
     if fault == "lr_high":
         assert dataset == "digits", "on wine an MLP still fits at lr 1: not a fault"
-    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=1.0 if fault == "heavy_decay" else 0)
+    optimizer: Any = torch.optim.Adam(
+        params, lr=lr, weight_decay=1.0 if fault == "heavy_decay" else 0
+    )
+    if fault == "tiny_batch":  # batches of 1 at a learning rate that suits batches of 32
+        optimizer = torch.optim.SGD(params, lr=0.1, momentum=0.9)
     criterion: Any = nn.CrossEntropyLoss()
-    batch = kw.get("batch_size", 16)
+    batch = kw.get("batch_size", {"tiny_batch": 1, "full_batch": len(xt)}.get(fault, 16))
     train = DataLoader(TensorDataset(xt, yt), batch_size=batch, shuffle=fault != "sorted")
     val = DataLoader(TensorDataset(xv, yv), batch_size=128)
     return {
@@ -213,6 +226,34 @@ def test_input_dependence_probe(healthy: P.Context) -> None:
     assert quiet.values["real"] < 0.5 * quiet.values["permuted"]
 
 
+def test_input_dependence_probe_sees_labels_that_are_mostly_noise() -> None:
+    weak = P.probe_input_dependence(context(make("noisy_labels", "digits")))
+    assert facts(weak) == {"probe.weak_input_signal"}
+    assert P.LIMITS.weak_signal_ratio <= weak.values["ratio"] < P.LIMITS.ignore_ratio
+
+
+def test_input_dependence_probe_trains_the_reference_recipe_whatever_the_batch() -> None:
+    # Batches of 1 at the user's settings: the reference copy still trains on batches of 32,
+    # so the inputs are seen to matter (it used to read as labels without signal).
+    tiny = P.probe_input_dependence(context(make("tiny_batch", "digits")))
+    assert facts(tiny) == set()
+    assert tiny.values["real"] < 0.5 * tiny.values["permuted"]
+
+
+def test_val_gap_probe() -> None:
+    small = context(make("small_train", "digits"))  # 40 samples, 256 hidden units
+    small.trained_steps = 300
+    gap = P.probe_val_gap(small)
+    assert facts(gap) == {"probe.val_gap"}
+    assert gap.values["val"] > DEFAULT_THRESHOLDS.gap_ratio * gap.values["train"]
+    fine = context(make(dataset="digits"))
+    fine.trained_steps = 150
+    quiet = P.probe_val_gap(fine)
+    assert facts(quiet) == {"probe.no_val_gap"}
+    assert quiet.values["complete"] and quiet.values["steps"] == 150
+    assert len(quiet.series["val"]) == P.LIMITS.replay_checks
+
+
 def test_try_fix_confirms_a_real_fix_and_not_a_useless_one(healthy: P.Context) -> None:
     fixed = P.try_fix(context(make("lr_high", "digits")), "learning_rate_too_high", 100)
     assert facts(fixed) == {"probe.fix.lr_down"}
@@ -221,6 +262,30 @@ def test_try_fix_confirms_a_real_fix_and_not_a_useless_one(healthy: P.Context) -
     shuffled = P.try_fix(context(make("sorted", "digits")), "data_not_shuffled", 100)
     assert facts(shuffled) == {"probe.fix.shuffle"}
     assert facts(P.try_fix(healthy, "learning_rate_too_high", 100)) == {"probe.nofix.lr_down"}
+
+
+def test_try_fix_compares_batch_sizes_over_the_users_own_epochs() -> None:
+    full = context(make("full_batch"))
+    full.trained_steps = 20  # 20 full-batch epochs: 20 steps
+    plan = P.fix_schedule(full, "batch_size_too_large", 60)
+    assert plan is not None and plan[0] == 20 and plan[1] == 20 * len(full.bench.train[0]) // 16
+    smaller = P.try_fix(full, "batch_size_too_large", *plan)
+    assert facts(smaller) == {"probe.fix.smaller_batch"}
+    assert "the same 20 epochs" in smaller.values["change"]
+    tiny = context(make("tiny_batch"))
+    tiny.trained_steps = 2 * len(tiny.bench.train)  # two epochs of batch 1
+    plan = P.fix_schedule(tiny, "batch_size_too_small", 60)
+    assert plan is not None
+    assert facts(P.try_fix(tiny, "batch_size_too_small", *plan)) == {"probe.fix.larger_batch"}
+    fine = context(make())
+    fine.trained_steps = 200
+    for cause, fact in (
+        ("batch_size_too_small", "probe.nofix.larger_batch"),
+        ("batch_size_too_large", "probe.nofix.smaller_batch"),
+    ):
+        plan = P.fix_schedule(fine, cause, 60)
+        assert plan is not None
+        assert facts(P.try_fix(fine, cause, *plan)) == {fact}
 
 
 # ---------------------------------------------------------------- doctor() end to end
@@ -329,7 +394,95 @@ def test_dict_batches_and_a_plain_function_criterion() -> None:
         lossexpert.doctor(objs["model"], objs["optimizer"], objs["criterion"], iter(batches))
 
 
-def test_reports_show_the_probes_and_the_sweep() -> None:
+def _val_rise_run(steps: int = 150) -> dict[str, Any]:
+    """A recording whose val loss turns up after 55 % of the run while train keeps falling."""
+    turn, scale = 0.55 * steps, steps / 5
+    at = list(range(0, steps, 10))
+    return {
+        "format": "lossexpert.run/1",
+        "run": {"name": "val rose"},
+        "config": {"task": "classification", "num_classes": 10},
+        "curves": {
+            "train": {
+                "loss": [0.1 + 2.2 * math.exp(-s / scale) for s in range(steps)],
+                "step": list(range(steps)),
+            },
+            "val": {
+                "loss": [
+                    0.35 + 2.0 * math.exp(-min(s, turn) / scale) + 0.6 / steps * max(0, s - turn)
+                    for s in at
+                ],
+                "step": at,
+            },
+        },
+    }
+
+
+def test_doctor_withdraws_a_val_problem_its_replay_refutes() -> None:
+    run = _val_rise_run()
+    assert [p.id for p in lossexpert.diagnose(run).problems] == ["val_loss_not_decreasing"]
+    d = lossexpert.doctor(**make(dataset="digits"), run=run, budget_s=30)
+    assert d.healthy and not d.problems and not d.findings
+    gap = {p.name: p for p in d.probes}["val_gap"]
+    assert gap.status == "ran" and gap.facts == ["probe.no_val_gap"]
+    assert any("no generalisation gap" in w for w in d.warnings)
+    assert "no generalisation gap" in d.to_text(width=200)
+    # The same recording with a model that does memorise: the replay confirms over-fitting.
+    d = lossexpert.doctor(**make("small_train", "digits"), run=run, budget_s=30)
+    assert d.findings[0].cause == "overfitting"
+    assert "probe.val_gap" in {e.symptom for e in d.findings[0].evidence}
+
+
+def test_doctor_says_what_it_cannot_decide_about_the_test_set() -> None:
+    run = json.loads((ROOT / "examples/runs/test_distribution_shift.json").read_text())
+    run.pop("data", None)  # no run.describe_data("test", ...): only the curves say it
+    d = lossexpert.doctor(**make(), run=run, budget_s=30)
+    assert [p.id for p in d.problems] == ["test_loss_not_decreasing"]
+    assert any("describe_data" in w for w in d.warnings)
+    skipped = {p.name: p.reason for p in d.probes if p.status == "skipped"}
+    for name in ("overfit_batch", "lr_range", "input_dependence", "val_gap"):
+        assert "no cause in contention" in skipped[name]
+
+
+def test_reports_show_a_fix_that_was_not_confirmed() -> None:
+    # A recording of a too-high learning rate, with objects whose learning rate is fine.
+    d = lossexpert.doctor(**make(), run=ROOT / "examples/runs/lr_too_high.json", budget_s=30)
+    top = d.findings[0]
+    assert top.cause == "learning_rate_too_high"
+    assert top.tried is not None and "not confirmed" in top.tried
+    assert "probe.nofix.lr_down" in {e.symptom for e in top.contrary}
+    assert "not confirmed" in d.to_text(width=200)
+    assert "not confirmed" in d.to_markdown() and "not confirmed" in d.to_html()
+
+
+def test_a_confirmed_fix_has_its_confounded_partner_tried_too() -> None:
+    from types import SimpleNamespace
+
+    from lossexpert.doctor import _core
+
+    d: Any = SimpleNamespace(
+        problems=[SimpleNamespace(id="train_loss_not_decreasing")],
+        findings=[
+            SimpleNamespace(cause="learning_rate_too_high"),
+            SimpleNamespace(cause="exploding_gradients"),
+            SimpleNamespace(cause="batch_size_too_small"),
+        ],
+    )
+    ran: list[str] = []
+
+    def execute(key: str, fn: Any) -> P.ProbeOutcome:
+        ran.append(key)
+        out = P.ProbeOutcome()
+        out.add("probe.fix.lr_down", 0.9)
+        return out
+
+    ctx = context(make())
+    ctx.trained_steps = 100
+    tried: dict[str, P.ProbeOutcome] = {}
+    _core._try_fixes(d, ctx, time.monotonic() + 60, execute, lambda *a: None, tried, lambda: d)
+    # lr is confirmed; clipping is not the partner and is passed over; the batch is tried.
+    assert ran == ["try_fix:learning_rate_too_high", "try_fix:batch_size_too_small"]
+
     d = lossexpert.doctor(**make("lr_high", "digits"), budget_s=30)
     text = d.to_text(width=200)
     assert "Experiments (lossexpert doctor)" in text

@@ -1,6 +1,6 @@
 """Score ``lossexpert.doctor`` on the generalisation suite (benchmarks/suite).
 
-    python benchmarks/doctor/score.py [--mode recorded|own] [--subset ci|all] [--budget 20]
+    python benchmarks/doctor/score.py [--mode recorded|own] [--subset ci|rest|all] [--budget 20]
                                       [--limit N] [--only FAULT] [--held-out rnn] [--json]
 
 For every kept run of ``benchmarks/suite/manifest.json``, the case's objects are rebuilt
@@ -58,6 +58,7 @@ def score(
     verbose: bool = True,
     variants: bool = False,
     held_out: tuple[str, ...] | None = None,
+    rows_to: str | None = None,
 ) -> dict[str, Any]:
     torch.set_num_threads(1)
     cases, suite_score = _suite()
@@ -75,10 +76,12 @@ def score(
                 "path": None,
             }
             for c in cases.cases()
-            if subset == "all" or suite_score.in_ci_subset(c.name)
+            if subset == "all" or suite_score.in_ci_subset(c.name) == (subset == "ci")
         ]
     else:
-        entries = suite_score.load_suite(subset)
+        entries = suite_score.load_suite("all" if subset == "rest" else subset)
+    if subset == "rest":  # the two thirds CI does not score: a check of what was designed on ci
+        entries = [e for e in entries if not suite_score.in_ci_subset(e["case"]["name"])]
     if only:
         entries = [e for e in entries if e["case"]["fault"] in (only, "none")]
     if variants:  # one case per (fault, variant): a quick look across every kind of fault
@@ -153,6 +156,9 @@ def score(
             mark = "ok " if (hit if fault != "none" else not d.problems) else "XX "
             pas = passive["causes"][:1] if passive else ""
             print(f"{mark}{name:55s} {seconds:5.1f}s doctor {causes[:3]} passive {pas}", flush=True)
+    if rows_to is not None:  # the looked-at families' rows, for reading the misses
+        seen = [r for r in rows if r.get("family", "") not in held_out]
+        Path(rows_to).write_text(json.dumps(seen, indent=1))
     return _summary(rows, held_out)
 
 
@@ -280,7 +286,12 @@ def table(out: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     ap.add_argument("--mode", choices=("recorded", "own"), default="recorded")
-    ap.add_argument("--subset", choices=("ci", "all"), default="ci")
+    ap.add_argument(
+        "--subset",
+        choices=("ci", "all", "rest"),
+        default="ci",
+        help="ci: the third CI scores; rest: the other two thirds; all: every kept run",
+    )
     ap.add_argument("--budget", type=float, default=20.0)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--variants", action="store_true", help="one case per fault variant")
@@ -290,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         help="families scored apart whose runs are never printed by name (default: the "
         "suite scorer's families not looked at, rnn and tcn)",
     )
+    ap.add_argument("--rows", help="write the looked-at families' rows (JSON) to this file")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     held = (
@@ -306,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         not args.json,
         args.variants,
         held,
+        args.rows,
     )
     if args.json:
         print(json.dumps(out, indent=2, default=dict))

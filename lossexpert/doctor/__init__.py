@@ -6,6 +6,7 @@ This module imports nothing heavy: torch is imported only when ``doctor()`` is c
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ def doctor(
     loader: Any,
     *,
     val_loader: Any = None,
-    run: str | Run | Mapping[str, Any] | None = None,
+    run: str | os.PathLike[str] | Run | Mapping[str, Any] | None = None,
     budget_s: float = 60,
     lang: str = "en",
     probes: Iterable[str] | None = None,

@@ -11,6 +11,7 @@ was not confirmed.
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -113,7 +114,7 @@ def run_doctor(
     loader: Any,
     *,
     val_loader: Any = None,
-    run: str | Run | Mapping[str, Any] | None = None,
+    run: str | os.PathLike[str] | Run | Mapping[str, Any] | None = None,
     budget_s: float = 60,
     lang: str = "en",
     probes: Iterable[str] | None = None,
@@ -154,7 +155,13 @@ def run_doctor(
         ctx = Context(bench, th, lim, deadline, config={})
         step_s = ctx.step_time()
         recorded = (
-            load_run(run if isinstance(run, str | Run) else dict(run)).run
+            load_run(
+                os.fspath(run)
+                if isinstance(run, os.PathLike)
+                else run
+                if isinstance(run, str | Run)
+                else dict(run)
+            ).run
             if run is not None
             else _record(bench, steps or _record_steps(bench, step_s, budget_s))
         )

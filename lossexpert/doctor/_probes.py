@@ -79,7 +79,8 @@ class ProbeLimits:
     # Try the fix: confirmed when the fixed run ends with at most 70 % of the baseline's loss
     # (a third less loss left after the same budget: beyond the spread of a seeded short run)
     # AND the difference is at least 5 % of the starting loss (visible, not two near-zero
-    # losses whose ratio means nothing).
+    # losses whose ratio means nothing) AND the fixed run itself lowered the loss by that much
+    # (a run that diverges less than the unchanged one is not fixed).
     fix_rel_end: float = 0.7
     fix_min_gain_pct: float = 5.0
     fix_steps: int = 200
@@ -964,7 +965,11 @@ def try_fix(ctx: Context, cause: str, steps: int, fix_steps: int | None = None) 
     better_end = math.isfinite(fix_end) and (
         not math.isfinite(base_end) or fix_end <= lim.fix_rel_end * base_end
     )
-    if better_end and fix_drop - base_drop >= lim.fix_min_gain_pct:
+    if (
+        better_end
+        and fix_drop - base_drop >= lim.fix_min_gain_pct
+        and fix_drop >= lim.fix_min_gain_pct
+    ):
         gain = fix_drop - base_drop
         out.add(f"probe.fix.{remedy}", grade(gain, lim.fix_min_gain_pct, 50.0), **vals)
     else:
