@@ -22,6 +22,7 @@ PROBE_NAMES: tuple[str, ...] = (
     "lr_range",
     "input_dependence",
     "val_gap",
+    "loop_replay",
     "try_fix",
 )
 

@@ -79,17 +79,19 @@ _WORDS = {
         "没有泛化差距（最终训练集 {train:.3g}，验证集 {val:.3g}）：不作为过拟合报告。",
     },
 }
-EXPERIMENTS = ("overfit_batch", "lr_range", "input_dependence", "val_gap")
+EXPERIMENTS = ("overfit_batch", "lr_range", "input_dependence", "val_gap", "loop_replay")
 # Causes whose generic remedies act on one quantity, so that either remedy can work: the
 # noise scale of SGD is about lr / batch (Smith & Le 2018, Goyal et al. 2017's linear scaling
 # rule), so a lower LR and a larger batch both calm a step that is too noisy, a higher LR and
-# a smaller batch both speed one that is too timid. When one is confirmed and the other is in
-# contention, the other is tried too: which setting is out of the ordinary tells them apart.
-CONFOUNDED = {
-    "learning_rate_too_high": "batch_size_too_small",
-    "batch_size_too_small": "learning_rate_too_high",
-    "learning_rate_too_low": "batch_size_too_large",
-    "batch_size_too_large": "learning_rate_too_low",
+# a smaller batch both speed one that is too timid; a lower LR and clipping the gradient norm
+# both bound a step that blows up. When one is confirmed and another is in contention, that
+# one is tried too: which setting is out of the ordinary tells them apart (the rules).
+CONFOUNDED: dict[str, tuple[str, ...]] = {
+    "learning_rate_too_high": ("batch_size_too_small", "exploding_gradients"),
+    "batch_size_too_small": ("learning_rate_too_high",),
+    "exploding_gradients": ("learning_rate_too_high",),
+    "learning_rate_too_low": ("batch_size_too_large",),
+    "batch_size_too_large": ("learning_rate_too_low",),
 }
 
 
@@ -101,7 +103,7 @@ def _cost(name: str, ctx: Context) -> float:
         return 2 * lim.overfit_steps * ctx.step_time(lim.overfit_samples)
     if name == "lr_range":
         return lim.sweep_steps * ctx.step_time()
-    if name == "val_gap":
+    if name in ("val_gap", "loop_replay"):
         steps = min(ctx.trained_steps or lim.fix_steps, lim.replay_steps)
         return steps * ctx.step_time()
     return lim.input_dep_steps * ctx.step_time(lim.reference_batch)
@@ -166,6 +168,8 @@ def run_doctor(
             else _record(bench, steps or _record_steps(bench, step_s, budget_s))
         )
         ctx.trained_steps = _trained_steps(recorded)
+        if run is not None:
+            ctx.recorded_train = _train_curve(recorded)
         results: dict[str, ProbeResult] = {}
         extra: list[Symptom] = []
 
@@ -259,9 +263,9 @@ def _try_fixes(
     if not candidates:
         skip("try_fix", "no_remedy")
         return
-    partner: str | None = None
+    partners: tuple[str, ...] | None = None  # after a confirmed fix: only its partners
     for cause in candidates:
-        if partner is not None and cause != partner:
+        if partners is not None and cause not in partners:
             continue
         plan = fix_schedule(ctx, cause, deadline - time.monotonic())
         if plan is None:
@@ -274,10 +278,13 @@ def _try_fixes(
             continue
         tried[cause] = outcome
         if any(s.name.startswith("probe.fix.") for s in outcome.symptoms):
-            # A confirmed fix settles it, unless its confounded partner is in contention too:
-            # then that one's remedy is tried as well, and the rules weigh the two outcomes.
-            partner = CONFOUNDED.get(cause)
-            if partner is None or partner in tried or partner not in candidates:
+            # A confirmed fix settles it, unless a confounded partner is in contention too:
+            # then that one's remedy is tried as well, and the rules weigh the outcomes.
+            if partners is None:
+                partners = tuple(
+                    c for c in CONFOUNDED.get(cause, ()) if c in candidates and c not in tried
+                )
+            if not partners:
                 return
             continue
         d = diag()
@@ -380,6 +387,16 @@ def _information(name: str, d: Diagnosis) -> float:
     # A cause nothing points to yet keeps a small share (a prior of 0.05: c(1-c) ~ 0.05), so
     # an experiment that could reveal it still runs when the budget allows, after the others.
     return sum(c * (1 - c) for c in (found.get(cause, 0.05) for cause in bears))
+
+
+def _train_curve(run: Run) -> tuple[list[int], list[float]] | None:
+    """The recorded train losses and their steps (the point index when steps are absent)."""
+    curve = run.curves.get("train")
+    if curve is None or not curve.loss:
+        return None
+    losses = [float(x) if x is not None else math.nan for x in curve.loss]
+    steps = [int(s) for s in curve.step] if curve.step else list(range(len(losses)))
+    return steps, losses
 
 
 def _trained_steps(run: Run) -> int | None:

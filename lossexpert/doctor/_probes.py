@@ -139,6 +139,8 @@ class Context:
     # Optimizer steps of the user's training (the recording's train curve; the doctor's own
     # recording without one): the length over which a batch-size remedy is compared.
     trained_steps: int | None = None
+    # The user's recorded train curve (steps, losses); None when the doctor recorded its own.
+    recorded_train: tuple[list[int], list[float]] | None = None
     _step_s: dict[int, float] = field(default_factory=dict)
 
     def step_time(self, size: int | None = None) -> float:
@@ -726,6 +728,44 @@ def replay_batches(bench: Bench, epoch: int) -> list[Batch]:
     return rechunk(data, bench.batch_size, order)
 
 
+def replay(
+    ctx: Context,
+    model: nn.Module,
+    opt: Any,
+    crit: Any,
+    steps: int,
+    check: Callable[[], None] | None = None,
+) -> tuple[list[float], bool]:
+    """Train ``model`` the user's way (their optimizer, batches and order) with a textbook
+    loop for ``steps`` steps, calling ``check`` ``replay_checks`` times along the way: the
+    batch losses, and whether all the steps fitted in the budget. The first epoch is the
+    user's own first epoch: the batches were read from the loader as it would have served
+    them."""
+    b, lim = ctx.bench, ctx.limits
+    every = max(1, steps // lim.replay_checks)
+    losses: list[float] = []
+    epoch, pos = 0, 0
+    batches = replay_batches(b, 0)
+    while len(losses) < steps:
+        k = min(every, steps - len(losses))
+        if not ctx.fits(k * ctx.step_time()):
+            return losses, False
+        chunk: list[Batch] = []
+        while len(chunk) < k:
+            if pos >= len(batches):
+                epoch, pos = epoch + 1, 0
+                batches = replay_batches(b, epoch)
+            chunk.append(batches[pos])
+            pos += 1
+        got = train_steps(model, opt, crit, chunk, k)
+        losses += got
+        if check is not None:
+            check()
+        if len(got) < k:  # non-finite: the replay is over, as the user's run would be
+            break
+    return losses, True
+
+
 def probe_val_gap(ctx: Context) -> ProbeOutcome:
     """Train a copy the user's way (optimizer, batches, order) for the user's own number of
     steps and compare the val loss with the train loss at the same weights (eval mode): a
@@ -738,29 +778,21 @@ def probe_val_gap(ctx: Context) -> ProbeOutcome:
     steps = min(ctx.trained_steps or lim.fix_steps, lim.replay_steps)
     model, opt, crit = b.fresh()
     evalset = b.train[:: max(1, len(b.train) // lim.first_batches)]
-    every = max(1, steps // lim.replay_checks)
     trains: list[float] = []
     val_losses: list[float] = []
-    done, epoch, pos, complete = 0, 0, 0, True
-    batches = replay_batches(b, 0)
-    while done < steps:
-        k = min(every, steps - done)
-        if not ctx.fits(k * ctx.step_time()):
-            complete = False
-            break
-        chunk: list[Batch] = []
-        while len(chunk) < k:
-            if pos >= len(batches):
-                epoch, pos = epoch + 1, 0
-                batches = replay_batches(b, epoch)
-            chunk.append(batches[pos])
-            pos += 1
-        losses = train_steps(model, opt, crit, chunk, k)
-        done += len(losses)
+
+    def check() -> None:
         trains.append(eval_loss(model, crit, evalset))
         val_losses.append(eval_loss(model, crit, b.val))
-        if len(losses) < k:  # non-finite: the replay is over
-            break
+
+    losses, complete = replay(ctx, model, opt, crit, steps, check)
+    done = len(losses)
+    # The refutation compares with the recording: the replay must start where it did.
+    if ctx.recorded_train is not None:
+        rec = [x for s, x in zip(*ctx.recorded_train, strict=True) if s < max(done, 1)]
+        comparable = same_start(start_level(losses, th), start_level(rec, th), lim)
+    else:
+        comparable = True
     chance, _ = chance_level(ctx, b.train)
     out.series = {"train": trains, "val": val_losses}
     out.values.update(steps=done, planned=steps, complete=complete)
@@ -774,8 +806,79 @@ def probe_val_gap(ctx: Context) -> ProbeOutcome:
     vals = dict(train=tr, val=va, chance=chance, steps=done)
     if va >= th.gap_ratio * tr and gap >= th.gap_vs_ref:
         out.add("probe.val_gap", grade(gap, th.gap_vs_ref, th.val_gap_full_at), **vals)
-    elif complete and gap < lim.no_gap_fraction * th.gap_vs_ref:
+    elif complete and comparable and gap < lim.no_gap_fraction * th.gap_vs_ref:
         out.add("probe.no_val_gap", 0.9, **vals)
+    return out
+
+
+def end_level(losses: Sequence[float], th: Thresholds) -> float:
+    """Where a loss curve ended: inf if it ended non-finite, else the median of its last
+    fifth (the passive diagnosis's ``late_level``: Thresholds.late_level_divisor/_min_points)."""
+    if not losses or not math.isfinite(losses[-1]):
+        return math.inf
+    finite = [x for x in losses if math.isfinite(x)]
+    k = max(th.late_level_min_points, len(finite) // th.late_level_divisor)
+    return float(np.median(finite[-k:]))
+
+
+def start_level(losses: Sequence[float], th: Thresholds) -> float:
+    """Where a loss curve started: the median of its first few points (the fewest the passive
+    diagnosis reads a level from, ``Thresholds.late_level_min_points``), before a loop's own
+    behaviour can show."""
+    finite = [x for x in losses if math.isfinite(x)]
+    if not finite:
+        return math.nan
+    return float(np.median(finite[: th.late_level_min_points]))
+
+
+def same_start(replay: float, recorded: float, lim: ProbeLimits) -> bool:
+    """Whether a replay started where the recording did (the median of the first fifths
+    within the factor a confirmed fix needs, ``fix_rel_end``): weights the user passes after
+    training start elsewhere, and a replay from them compares with nothing recorded."""
+    if not (math.isfinite(replay) and math.isfinite(recorded)) or replay <= 0 or recorded <= 0:
+        return False
+    return lim.fix_rel_end < replay / recorded < 1 / lim.fix_rel_end
+
+
+def probe_loop_replay(ctx: Context) -> ProbeOutcome:
+    """The user's model, optimizer and batches through a textbook loop (zero_grad, forward,
+    backward, step: once per batch) for as many steps as the recording, against the
+    recording: far lower means the user's loop is what differs (gradients never zeroed, steps
+    skipped or repeated); the same loss means the loop is not the difference."""
+    out = ProbeOutcome()
+    b, lim, th = ctx.bench, ctx.limits, ctx.th
+    if ctx.recorded_train is None:  # the doctor's own recording: its own loop, nothing to test
+        return out
+    rec_steps, rec_losses = ctx.recorded_train
+    steps = min(rec_steps[-1] + 1 if rec_steps else len(rec_losses), lim.replay_steps)
+    model, opt, crit = b.fresh()
+    losses, complete = replay(ctx, model, opt, crit, steps)
+    out.series = {"loss": losses}
+    out.values.update(steps=len(losses), planned=steps, complete=complete)
+    if not complete or not losses:
+        return out
+    # The recording over the same steps (all of it unless it ran longer than the replay).
+    upto = [x for s, x in zip(rec_steps, rec_losses, strict=True) if s < len(losses)]
+    recorded = end_level(upto, th) if upto else math.nan
+    mine = end_level(losses, th)
+    # Where the replay started: it must have trained itself, by as much as a confirmed fix,
+    # before it can say the loop was at fault; a replay that only failed to diverge within
+    # the steps may have been lucky.
+    began = start_level(losses, th)
+    rec_start = start_level(upto, th) if upto else math.nan
+    out.values.update(
+        replay_end=mine, recorded_end=recorded, replay_start=began, recorded_start=rec_start
+    )
+    if math.isnan(recorded) or not same_start(began, rec_start, lim):
+        return out
+    vals = dict(replay=mine, recorded=recorded, steps=len(losses))
+    trained = math.isfinite(mine) and mine <= lim.fix_rel_end * began
+    if trained and (not math.isfinite(recorded) or mine <= lim.fix_rel_end * recorded):
+        out.add("probe.replay_better", 0.9, **vals)
+    elif (not math.isfinite(mine) and not math.isfinite(recorded)) or (
+        math.isfinite(mine) and lim.fix_rel_end * recorded < mine < recorded / lim.fix_rel_end
+    ):
+        out.add("probe.replay_matches", 0.8, **vals)
     return out
 
 
@@ -985,6 +1088,7 @@ PROBES: dict[str, Callable[[Context], ProbeOutcome]] = {
     "lr_range": probe_lr_range,
     "input_dependence": probe_input_dependence,
     "val_gap": probe_val_gap,
+    "loop_replay": probe_loop_replay,
 }
 
 # Which causes each experiment tells apart: the probe chooser ranks probes by how much of the
@@ -1031,6 +1135,9 @@ BEARS_ON: dict[str, frozenset[str]] = {
     ),
     "input_dependence": frozenset({"feature_selection", "noisy_data", "model_structure"}),
     "val_gap": frozenset({"overfitting"}),
+    "loop_replay": frozenset(
+        {"gradient_bug", "learning_rate_too_high", "exploding_gradients", "dead_relu"}
+    ),
 }
 CHEAP = ("labels_and_data", "gradient_flow", "initial_loss")
 

@@ -949,6 +949,18 @@ _PROBES: tuple[SymptomSpec, ...] = (
         thresholds=("gap_ratio", "gap_vs_ref", "val_gap_full_at"),
     ),
     _spec(
+        "probe.replay_better",
+        "probe",
+        ("replay", "recorded", "steps"),
+        thresholds=("late_level_divisor", "late_level_min_points"),
+    ),
+    _spec(
+        "probe.replay_matches",
+        "probe",
+        ("replay", "recorded", "steps"),
+        thresholds=("late_level_divisor", "late_level_min_points"),
+    ),
+    _spec(
         "probe.no_val_gap",
         "probe",
         ("train", "val", "chance", "steps"),

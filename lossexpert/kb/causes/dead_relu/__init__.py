@@ -103,6 +103,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="PROBE-DEAD-CONTRA-REPLAY",
+            when=("probe.replay_better",),
+            cf=-0.5,
+            priority=650,
+            description=(
+                "The user's model, optimizer and batches, trained by a textbook loop, end far "
+                "below the recorded run: the same init and learning rate keep the units alive; "
+                "the units died of the loop's oversized steps (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="DEAD-CONTRA-NORMAL",
             when=("layers.dead_normal",),
             cf=-0.7,

@@ -71,6 +71,28 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="PROBE-EXPLODE-CONTRA-REPLAY",
+            when=("probe.replay_better",),
+            cf=-0.6,
+            priority=650,
+            description=(
+                "The user's model, optimizer and batches, trained by a textbook loop, end far "
+                "below the recorded run: the gradients of this model do not explode by "
+                "themselves; the loop made them grow (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-EXPLODE-FIX-TYPICAL-LR",
+            when=("probe.fix.clip", "config.lr_typical"),
+            cf=0.5,
+            priority=650,
+            description=(
+                "Tried on a copy: clipping the gradient norm at the same learning rate made the "
+                "loss fall, and the rate is in the usual range: the steps blow up because the "
+                "gradients do, not because the rate is high."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-EXPLODE-NOFIX",
             when=("probe.nofix.clip",),
             cf=-0.5,

@@ -99,11 +99,51 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="PROBE-BUG-CONTRA-OVERFIT-OK",
             when=("probe.overfit_ok",),
+            # The probe trains with its own loop: a bug in the user's loop (gradients never
+            # zeroed) does not reach it, so a fitted batch says nothing against the curve signs
+            # of gradients summed over steps.
+            unless=(
+                "layers.grad_linear_growth",
+                "train.steady_climb",
+                "train.rise_after_fall",
+                "probe.replay_better",
+            ),
             cf=-0.4,
             priority=650,
             description=(
                 "One batch was fitted with the user's own optimizer settings: the model, loss and "
-                "gradients can learn (contrary evidence)."
+                "gradients can learn (contrary evidence; not when the curves show gradients "
+                "summed over steps, a bug of the training loop the probe's own loop does not "
+                "have)."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-BUG-REPLAY-BETTER",
+            when=("probe.replay_better",),
+            cf=0.7,
+            priority=650,
+            description=(
+                "The user's model, optimizer and batches, trained by a textbook loop for as many "
+                "steps, end far below the recorded run: what differs is the training loop "
+                "(gradients never zeroed, steps skipped or repeated, a loss computed apart from "
+                "the one stepped on)."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-BUG-CONTRA-REPLAY-MATCHES",
+            when=("probe.replay_matches",),
+            # A bug in the objects (parameters the optimizer does not hold, a cut graph) would
+            # be replayed too: its own probes speak for it.
+            unless=(
+                "probe.params_not_in_optimizer",
+                "probe.params_no_grad",
+                "probe.grads_accumulate",
+            ),
+            cf=-0.4,
+            priority=650,
+            description=(
+                "A textbook loop over the same objects and batches ends where the recorded run "
+                "did: the training loop is not the difference (contrary evidence)."
             ),
         ),
         RuleUnit(

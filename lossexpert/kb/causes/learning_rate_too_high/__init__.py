@@ -133,6 +133,28 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="PROBE-LRH-CONTRA-REPLAY",
+            when=("probe.replay_better",),
+            cf=-0.6,
+            priority=650,
+            description=(
+                "The user's model, optimizer and batches, trained by a textbook loop at the same "
+                "learning rate, end far below the recorded run: the rate trains; the loop is "
+                "what blew the steps up (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="PROBE-LRH-CONTRA-CLIP-FIX",
+            when=("probe.fix.clip", "config.lr_typical"),
+            cf=-0.6,
+            priority=650,
+            description=(
+                "Tried on a copy: clipping the gradient norm at the same learning rate, one in "
+                "the usual range, made the loss fall: the gradients blow up, the rate is not "
+                "too high in itself (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-LRH-CONTRA-BATCH-FIX",
             when=("probe.fix.larger_batch", "config.lr_typical"),
             cf=-0.6,
