@@ -62,6 +62,9 @@ class ProbeLimits:
     # Between 80 % and 95 %: the inputs explain only a little of the held-out targets, the
     # signature of labels that are mostly noise (a healthy task gets far below: 14 % on digits).
     weak_signal_ratio: float = 0.8
+    # Training steps of the reference copy before its inputs are permuted: 150 steps of 32 are
+    # about two passes over the collected samples, enough for the reference recipe to fit
+    # what the inputs tell (the probe only speaks once the copy's loss fell by a tenth).
     input_dep_steps: int = 150
     # The reference recipe the experiments compare against: Adam at 1e-3 (Kingma & Ba 2015's
     # default, Karpathy's "Adam with 3e-4 or 1e-3 is safe") on batches of 32 (Bengio 2012,
@@ -81,21 +84,29 @@ class ProbeLimits:
     # AND the difference is at least 5 % of the starting loss (visible, not two near-zero
     # losses whose ratio means nothing) AND the fixed run itself lowered the loss by that much
     # (a run that diverges less than the unchanged one is not fixed).
+    # The same factor says when the loop replay ended "far below" the recording, whether it
+    # started where the recording did (within 0.7 to 1/0.7), and whether it trained at all.
     fix_rel_end: float = 0.7
     fix_min_gain_pct: float = 5.0
+    # Steps of each run of an LR, optimizer, shuffling, regularisation, scaling or clipping
+    # remedy: as many as the overfit probe, where a working setting is expected to show.
     fix_steps: int = 200
     # Fewer steps than this cannot show a difference worth reporting (a seeded run's first
     # tens of steps are mostly its warm-up transient).
     fix_min_steps: int = 30
-    # A batch-size remedy, and the val-gap replay, run over the user's own training length,
-    # at most this many steps: the longest run the doctor records of its own.
+    # A batch-size remedy, the val-gap replay and the loop replay run over the user's own
+    # training length, at most this many steps: the longest run the doctor records of its own.
     replay_steps: int = 2000
     # The val-gap replay: no generalisation gap when val - train stays under half the passive
     # diagnosis's bar for one (Thresholds.gap_vs_ref of the chance level); between half and the
     # bar the probe says nothing, as the overfit probe's band between fitted and failed.
     no_gap_fraction: float = 0.5
-    replay_checks: int = 10  # evaluations of train and val along the replay
-    # Data checks reuse the passive diagnosis's thresholds (kb/thresholds.py).
+    # Evaluations of train and val along the val-gap replay: a curve of 10 points, the most
+    # the passive diagnosis asks of a short val curve (Thresholds.val_short_max_points).
+    replay_checks: int = 10
+    # The data checks read the first 20 batches (a loader sorted by label shows it there), and
+    # the fix and replay evaluations 20 batches spread over the data. Their thresholds are the
+    # passive diagnosis's own (kb/thresholds.py).
     first_batches: int = 20
 
 
