@@ -964,7 +964,7 @@ _PROBES: tuple[SymptomSpec, ...] = (
         "probe.no_val_gap",
         "probe",
         ("train", "val", "chance", "steps"),
-        thresholds=("gap_ratio", "gap_vs_ref"),
+        thresholds=("gap_ratio", "gap_vs_ref", "late_level_min_points"),
     ),
     *(
         _spec(f"probe.{verdict}.{remedy}", "probe", _TRIED)
