@@ -51,3 +51,22 @@ def test_no_import_circles() -> None:
                     seen.add(nxt)
                     stack.append((nxt, [*path, nxt]))
     assert cycles == []
+
+
+def test_every_error_code_is_stable_and_unique() -> None:
+    # pandera-style stable codes: a platform matches on them, so two errors never share one.
+    import lossexpert._consult
+    import lossexpert._plugins
+    import lossexpert.doctor._bench
+    import lossexpert.kb.units  # noqa: F401
+    from lossexpert.errors import LossexpertError
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for c in cls.__subclasses__() for s in subclasses(c))]
+
+    owners: dict[str, list[str]] = {}
+    for cls in subclasses(LossexpertError):
+        if "code" in vars(cls):
+            owners.setdefault(vars(cls)["code"], []).append(cls.__name__)
+    shared = {code: names for code, names in owners.items() if len(names) > 1}
+    assert not shared, shared

@@ -50,7 +50,7 @@ _HOOK_ATTRS = (
 class DoctorInputError(LossexpertError, ValueError):
     """The objects passed to ``doctor`` cannot be used (one line, names the argument)."""
 
-    code = "LE201"
+    code = "LE301"
 
 
 # ---------------------------------------------------------------- random states
