@@ -42,6 +42,17 @@ MACROS = {"title": 0, "why": 0, "remedies": 1}  # the words of every unit in eve
 # each macro and the number of arguments it is called with (remedies(c): the run's context)
 DESCRIPTIONS = "descriptions"  # the dict of rule descriptions in a unit's <lang>.j2
 
+# The per-layer findings that already explain a loss that does not move from its start: each
+# of the usual suspects' "no progress" rules stays silent when one of these was measured (the
+# measured cause speaks for itself), and adds its own.
+STALL_EXPLAINED_BY_LAYERS: tuple[str, ...] = (
+    "layers.init_zero",
+    "layers.dead_relu",
+    "layers.vanishing",
+    "layers.zero_update",
+    "layers.update_low",
+)
+
 
 class UnitError(LossexpertError):
     """A cause unit that cannot join the knowledge base: one line naming the unit and what is

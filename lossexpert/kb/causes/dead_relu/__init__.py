@@ -1,6 +1,6 @@
 """Cause `dead_relu`: 训练集loss不下降 §7 模型训练遇到瓶颈 (神经元失活)."""
 
-from lossexpert.kb.units import CauseUnit, RuleUnit
+from lossexpert.kb.units import STALL_EXPLAINED_BY_LAYERS, CauseUnit, RuleUnit
 
 CAUSE = CauseUnit(
     id="dead_relu",
@@ -58,13 +58,7 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="DEAD-NO-PROGRESS",
             when=("train.no_progress",),
-            unless=(
-                "layers.dead_relu",
-                "layers.init_zero",
-                "layers.vanishing",
-                "layers.zero_update",
-                "layers.update_low",
-            ),
+            unless=STALL_EXPLAINED_BY_LAYERS,
             cf=0.2,
             priority=300,
             description=(

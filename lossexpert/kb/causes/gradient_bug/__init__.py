@@ -1,6 +1,6 @@
 """Cause `gradient_bug`: 训练集loss不下降 §7 模型训练遇到瓶颈 (梯度更新代码存在bug)."""
 
-from lossexpert.kb.units import CauseUnit, RuleUnit
+from lossexpert.kb.units import STALL_EXPLAINED_BY_LAYERS, CauseUnit, RuleUnit
 
 CAUSE = CauseUnit(
     id="gradient_bug",
@@ -44,14 +44,7 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="BUG-NO-PROGRESS",
             when=("train.no_progress",),
-            unless=(
-                "layers.zero_update",
-                "layers.no_gradient",
-                "layers.init_zero",
-                "layers.dead_relu",
-                "layers.vanishing",
-                "layers.update_low",
-            ),
+            unless=(*STALL_EXPLAINED_BY_LAYERS, "layers.no_gradient"),
             cf=0.2,
             priority=300,
             description=(

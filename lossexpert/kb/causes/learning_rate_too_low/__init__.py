@@ -1,6 +1,6 @@
 """Cause `learning_rate_too_low`: 训练集loss不下降 §5 选择合适的优化器和学习速率."""
 
-from lossexpert.kb.units import CauseUnit, RuleUnit
+from lossexpert.kb.units import STALL_EXPLAINED_BY_LAYERS, CauseUnit, RuleUnit
 
 CAUSE = CauseUnit(
     id="learning_rate_too_low",
@@ -56,12 +56,8 @@ CAUSE = CauseUnit(
             id="LRL-NO-PROGRESS",
             when=("train.no_progress",),
             unless=(
-                "layers.update_low",
+                *STALL_EXPLAINED_BY_LAYERS,
                 "layers.update_high",
-                "layers.zero_update",
-                "layers.init_zero",
-                "layers.dead_relu",
-                "layers.vanishing",
                 "config.lr_low",
                 "config.lr_high",
                 "config.lr_typical",

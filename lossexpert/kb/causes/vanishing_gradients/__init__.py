@@ -1,6 +1,6 @@
 """Cause `vanishing_gradients`: 训练集loss不下降 §7 模型训练遇到瓶颈 (梯度消失)."""
 
-from lossexpert.kb.units import CauseUnit, RuleUnit
+from lossexpert.kb.units import STALL_EXPLAINED_BY_LAYERS, CauseUnit, RuleUnit
 
 CAUSE = CauseUnit(
     id="vanishing_gradients",
@@ -42,14 +42,7 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="VAN-NO-PROGRESS",
             when=("train.no_progress",),
-            unless=(
-                "layers.vanishing",
-                "layers.init_zero",
-                "layers.dead_relu",
-                "layers.zero_update",
-                "layers.update_low",
-                "layers.grad_nonfinite",
-            ),
+            unless=(*STALL_EXPLAINED_BY_LAYERS, "layers.grad_nonfinite"),
             cf=0.2,
             priority=300,
             description=(

@@ -1,6 +1,6 @@
 """Cause `weight_initialization`: 训练集loss不下降 §2 权重初始化方案有问题."""
 
-from lossexpert.kb.units import CauseUnit, RuleUnit
+from lossexpert.kb.units import STALL_EXPLAINED_BY_LAYERS, CauseUnit, RuleUnit
 
 CAUSE = CauseUnit(
     id="weight_initialization",
@@ -59,15 +59,7 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="INIT-NO-PROGRESS",
             when=("train.no_progress",),
-            unless=(
-                "layers.init_zero",
-                "layers.init_scale",
-                "layers.dead_relu",
-                "layers.vanishing",
-                "layers.zero_update",
-                "layers.update_low",
-                "config.lr_low",
-            ),
+            unless=(*STALL_EXPLAINED_BY_LAYERS, "layers.init_scale", "config.lr_low"),
             cf=0.2,
             priority=300,
             description=(
