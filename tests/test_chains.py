@@ -7,6 +7,7 @@ units die. Before causal chains, dead units were reported first and the learning
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -87,3 +88,30 @@ def test_links_that_would_form_a_cycle_are_skipped() -> None:
     out = resolve({"a": 0.5, "b": 0.4}, ["x"], links, _key, combine)
     assert len(out.parent) == 1 and sorted(out.order) == ["a", "b"]
     assert out.order[0] == out.root_of(out.order[1])
+
+
+def test_a_bottleneck_explains_the_vanishing_gradient_below_it() -> None:
+    # A real suite run: the transformer's feed-forward block cut to one unit. The first layer's
+    # gradient is orders below the last's because it all passes through that unit, not through
+    # saturation: the structure is the root, the vanishing gradient its consequence.
+    name = "model_structure_transformer_sequence_sev2_s0.json.gz"
+    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    d = lossexpert.diagnose(run)
+    assert d.findings[0].cause == "model_structure"
+    assert "vanishing_gradients" in d.findings[0].explains
+    linked = resolve(
+        {"model_structure": 0.5, "vanishing_gradients": 0.75},
+        ["config.bottleneck"],
+        CAUSAL_LINKS,
+        _key,
+        combine,
+    )
+    assert linked.order[0] == "model_structure"
+    saturated = resolve(
+        {"model_structure": 0.5, "vanishing_gradients": 0.75},
+        ["config.bottleneck", "layers.saturated"],
+        CAUSAL_LINKS,
+        _key,
+        combine,
+    )
+    assert saturated.order[0] == "vanishing_gradients"  # saturation is an origin of its own

@@ -205,6 +205,21 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
         zh="只有几个单元的层，在这几个单元死亡后就完全沉默了。",
     ),
     CausalLink(
+        "model_structure",
+        "vanishing_gradients",
+        via=("config.bottleneck",),
+        blocked_by=("config.deep_saturating", "layers.saturated"),
+        description=(
+            "Everything below a layer of one or two units gets its gradient through that "
+            "layer's rank-one or rank-two Jacobian: most directions of the early layers receive "
+            "nothing, so their gradient is orders below the last layer's without any saturation."
+        ),
+        zh=(
+            "瓶颈层以下的所有层，只能通过这个一两个单元的层的秩为一或二的雅可比矩阵得到梯度：前几层"
+            "的大多数方向得不到任何梯度，所以即使没有饱和，它们的梯度也比最后一层小几个数量级。"
+        ),
+    ),
+    CausalLink(
         "exploding_gradients",
         "dead_relu",
         via=("layers.grad_growth",),
