@@ -7,12 +7,14 @@ senior engineer reads in it.
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
 from typing import Any
 
 import lossexpert
 
-from .conftest import decaying_curve, run_cli
+from .conftest import ROOT, decaying_curve, run_cli
 
 
 def _run(config: dict[str, Any] | None = None, **curves: list[float]) -> dict[str, Any]:
@@ -100,9 +102,7 @@ def test_summaries_speak_only_of_recorded_splits() -> None:
     d = lossexpert.diagnose(_run(train=decaying_curve(200)))
     assert d.healthy
     assert "val loss follows" not in d.summary and "test loss agrees" not in d.summary
-    both = lossexpert.diagnose(
-        _run(train=decaying_curve(200), val=decaying_curve(20, 2.3, 0.1))
-    )
+    both = lossexpert.diagnose(_run(train=decaying_curve(200), val=decaying_curve(20, 2.3, 0.1)))
     assert "val loss follows" in both.summary and "test" not in both.summary
 
 
@@ -169,3 +169,27 @@ def test_without_a_relu_no_unit_can_die() -> None:
     d = lossexpert.diagnose(_run(cfg, train=_stuck_at_chance()))
     assert "config.no_relu" in {s.symptom for s in d.symptoms}
     assert "dead_relu" not in _causes(d)[:3]
+
+
+def test_normalisation_between_layers_makes_vanishing_by_depth_unlikely() -> None:
+    # A real suite run: a small ResNet with BatchNorm whose ReLUs were killed, stuck at chance.
+    # From curves and config alone the usual suspects tie; BatchNorm between the layers resets
+    # each layer's scale, so vanishing gradients falls behind the dead units.
+    name = "dead_relu_resnet_digits_sev1_s1.json.gz"
+    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    d = lossexpert.diagnose(run, evidence=("curves", "config"))
+    assert "config.normalization_layers" in {s.symptom for s in d.symptoms}
+    causes = _causes(d)
+    assert "dead_relu" in causes[:3]
+    assert "vanishing_gradients" not in causes or causes.index("dead_relu") < causes.index(
+        "vanishing_gradients"
+    )
+    # Not claimed for recurrent nets (they vanish over time steps) or attention.
+    model = {"depth": 3, "activations": ["tanh"], "layer_types": ["LSTM", "LayerNorm", "Linear"]}
+    cfg = {
+        "task": "classification",
+        "num_classes": 10,
+        "model": {**model, "normalization": ["LayerNorm"]},
+    }
+    d = lossexpert.diagnose(_run(cfg, train=_stuck_at_chance()))
+    assert "config.normalization_layers" not in {s.symptom for s in d.symptoms}

@@ -604,6 +604,19 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                 depth=depth,
                 activations=", ".join(sorted(acts)),
             )
+        # Normalisation between the layers of a feed-forward or convolutional net resets each
+        # layer's scale, so the backward signal does not shrink geometrically with depth (He et
+        # al. 2016: vanishing gradients are "largely addressed by normalized initialization and
+        # intermediate normalization layers"). Recurrent nets vanish over time steps and
+        # post-LN transformers have their own per-layer gradient imbalance (Xiong et al. 2020):
+        # not claimed for them.
+        if model.normalization and not recurrent_or_attention:
+            out.add(
+                "config.normalization_layers",
+                "config",
+                th.config_normalization_layers_strength,
+                normalization=", ".join(sorted(model.normalization)),
+            )
         if acts and not (acts & set(DYING)):
             out.add(
                 "config.no_relu",

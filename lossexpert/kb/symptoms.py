@@ -580,6 +580,12 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=("shallow_depth", "config_shallow_non_saturating_strength"),
     ),
     _spec(
+        "config.normalization_layers",
+        "config",
+        ("normalization",),
+        thresholds=("config_normalization_layers_strength",),
+    ),
+    _spec(
         "config.no_relu",
         "config",
         ("activations",),

@@ -673,6 +673,11 @@ class Thresholds(BaseModel):
     config_shallow_non_saturating_strength: float = Field(
         0.8, description="config.shallow_non_saturating: the config states depth and activations"
     )
+    config_normalization_layers_strength: float = Field(
+        0.8,
+        description="config.normalization_layers: the config lists the normalisation layers of a "
+        "feed-forward or convolutional net",
+    )
     config_no_relu_strength: float = Field(
         0.8,
         description="config.no_relu: the activations are known and none can output a hard zero",

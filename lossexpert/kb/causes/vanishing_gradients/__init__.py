@@ -40,6 +40,19 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="VAN-CONTRA-NORMALIZED",
+            when=("config.normalization_layers",),
+            unless=("layers.vanishing", "config.deep_saturating"),
+            cf=-0.15,
+            priority=300,
+            description=(
+                "Normalisation layers between the layers reset each layer's scale, so the "
+                "gradient does not shrink geometrically with depth (He et al. 2016: the problem "
+                "is 'largely addressed by ... intermediate normalization layers'): vanishing by "
+                "depth is unlikely here (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="VAN-NO-PROGRESS",
             when=("train.no_progress",),
             unless=(*STALL_EXPLAINED_BY_LAYERS, "layers.grad_nonfinite"),
