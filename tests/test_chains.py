@@ -115,3 +115,19 @@ def test_a_bottleneck_explains_the_vanishing_gradient_below_it() -> None:
         combine,
     )
     assert saturated.order[0] == "vanishing_gradients"  # saturation is an origin of its own
+
+
+def test_a_tiny_batch_at_a_usual_rate_is_the_root_of_the_overshooting() -> None:
+    # A real suite run: SGD with momentum at its usual rate (0.1) on batches of one sample; the
+    # loss overflows within the first epoch. The rate is usual for usual batches: the batch is
+    # the root, the overshooting its consequence, unless the rate is itself high.
+    name = "batch_size_too_small_regression_diabetes_sev2_s2.json.gz"
+    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    d = lossexpert.diagnose(run)
+    assert d.findings[0].cause == "batch_size_too_small"
+    assert "learning_rate_too_high" in d.findings[0].explains
+    conf = {"batch_size_too_small": 0.5, "learning_rate_too_high": 0.8}
+    tiny = resolve(conf, ["config.batch_tiny"], CAUSAL_LINKS, _key, combine)
+    assert tiny.order[0] == "batch_size_too_small"
+    both = resolve(conf, ["config.batch_tiny", "config.lr_high"], CAUSAL_LINKS, _key, combine)
+    assert both.order[0] == "learning_rate_too_high" and not both.parent

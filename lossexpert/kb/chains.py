@@ -220,6 +220,24 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
         ),
     ),
     CausalLink(
+        "batch_size_too_small",
+        "learning_rate_too_high",
+        via=("config.batch_tiny",),
+        blocked_by=("config.lr_high",),
+        description=(
+            "SGD's noise grows as the learning rate over the batch size (Smith & Le 2018), and "
+            "the usual learning rates are usual for batches of tens to hundreds (Goyal et al. "
+            "2017 scale the rate with the batch). At such a rate a batch of one or two takes "
+            "steps that overshoot like a rate tens of times too high: the batch is what is out "
+            "of the ordinary."
+        ),
+        zh=(
+            "SGD的噪声随学习率与batch大小之比增长（Smith & Le 2018），而常用的学习率是对几十到几百"
+            "的batch而言的（Goyal等人2017按batch大小缩放学习率）。在这样的学习率下，只有一两个样本"
+            "的batch迈出的步子会像学习率高了几十倍那样越过头：不寻常的是batch的大小。"
+        ),
+    ),
+    CausalLink(
         "exploding_gradients",
         "dead_relu",
         via=("layers.grad_growth",),
