@@ -193,3 +193,19 @@ def test_normalisation_between_layers_makes_vanishing_by_depth_unlikely() -> Non
     }
     d = lossexpert.diagnose(_run(cfg, train=_stuck_at_chance()))
     assert "config.normalization_layers" not in {s.symptom for s in d.symptoms}
+
+
+def test_a_floor_with_no_squashing_module_is_not_blamed_on_the_output() -> None:
+    # A real suite run: an MLP (Linear + ReLU modules only) on digits with half its labels
+    # random. Its loss levels off near ln(1 + 9/e), the floor of squashed outputs, but no module
+    # squashes: the floor is the noise's, and the output-layer causes are contradicted.
+    name = "noisy_data_mlp_digits_sev1_s1.json.gz"
+    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    d = lossexpert.diagnose(run)
+    assert "config.unsquashed_output" in {s.symptom for s in d.symptoms}
+    assert _causes(d)[0] == "noisy_data"
+    # With a softmax module last, the symptom is absent.
+    model = {"layer_types": ["Linear", "ReLU", "Softmax"], "activations": ["relu"]}
+    cfg = {"task": "classification", "num_classes": 10, "model": model}
+    d = lossexpert.diagnose(_run(cfg, train=decaying_curve(300, 2.3, 1.5)))
+    assert "config.unsquashed_output" not in {s.symptom for s in d.symptoms}

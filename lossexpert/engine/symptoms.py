@@ -562,6 +562,22 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                 output_activation=out_act,
                 loss="?",
             )
+    squashing_modules = {"softmax", "softmin", *SATURATING}
+    layer_types = [_norm(t) for t in cfg.model.layer_types] if cfg.model else []
+    if (
+        layer_types
+        and out_act not in squashing_modules
+        and not any(t in squashing_modules for t in layer_types)
+    ):
+        # The modules are known and none bounds the outputs: the usual way to feed
+        # probabilities to a loss that expects logits (an nn.Softmax or nn.Sigmoid last in the
+        # model) is ruled out; a softmax called in forward() is not.
+        out.add(
+            "config.unsquashed_output",
+            "config",
+            th.config_unsquashed_output_strength,
+            layer_types=", ".join(sorted(cfg.model.layer_types)) if cfg.model else "",
+        )
     if out_act == "relu":
         out.add(
             "config.relu_output",

@@ -592,6 +592,12 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=("config_no_relu_strength",),
     ),
     _spec(
+        "config.unsquashed_output",
+        "config",
+        ("layer_types",),
+        thresholds=("config_unsquashed_output_strength",),
+    ),
+    _spec(
         "config.relu_output",
         "config",
         ("output_activation",),

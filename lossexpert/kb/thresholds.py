@@ -882,6 +882,12 @@ class Thresholds(BaseModel):
         "classification task of 3+ classes: a sigmoid output is right only for multi-label "
         "targets with BCE, which the config does not say",
     )
+    config_unsquashed_output_strength: float = Field(
+        0.6,
+        description="config.unsquashed_output: the model's modules are listed and none squashes "
+        "(no softmax, sigmoid or tanh module); below 1 because forward() can still call "
+        "softmax as a function",
+    )
     config_relu_output_strength: float = Field(
         0.9,
         description="config.relu_output: the output layer applies ReLU to the logits",

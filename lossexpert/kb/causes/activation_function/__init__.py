@@ -117,5 +117,16 @@ CAUSE = CauseUnit(
                 "activation (sigmoid, clipped ReLU) squashes the logits into [0, 1]."
             ),
         ),
+        RuleUnit(
+            id="ACT-CONTRA-UNSQUASHED-FLOOR",
+            when=("train.near_bounded_floor", "config.unsquashed_output"),
+            cf=-0.3,
+            priority=690,
+            description=(
+                "The loss seems held above a bounded floor, but no module of the model squashes "
+                "its outputs: a squashing output activation is ruled out in its usual form "
+                "(contrary evidence)."
+            ),
+        ),
     ),
 )

@@ -157,5 +157,16 @@ CAUSE = CauseUnit(
                 "(softmax) fed to a loss that applies log-softmax itself."
             ),
         ),
+        RuleUnit(
+            id="LOSS-CONTRA-UNSQUASHED-FLOOR",
+            when=("train.near_bounded_floor", "config.unsquashed_output"),
+            cf=-0.3,
+            priority=690,
+            description=(
+                "The loss seems held above a bounded floor, but no module of the model squashes "
+                "its outputs: feeding probabilities to a loss that expects logits is ruled out "
+                "in its usual form (contrary evidence)."
+            ),
+        ),
     ),
 )
