@@ -209,3 +209,19 @@ def test_a_floor_with_no_squashing_module_is_not_blamed_on_the_output() -> None:
     cfg = {"task": "classification", "num_classes": 10, "model": model}
     d = lossexpert.diagnose(_run(cfg, train=decaying_curve(300, 2.3, 1.5)))
     assert "config.unsquashed_output" not in {s.symptom for s in d.symptoms}
+
+
+def test_a_softmax_module_on_a_classifier_with_an_unnamed_loss_is_suspected() -> None:
+    # A real suite run: a ResNet ending in nn.Softmax, its loss a function the collector cannot
+    # name. Cross-entropy, the usual classification loss, applies log-softmax again.
+    name = "loss_function_resnet_digits_sev1_s1.json.gz"
+    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    d = lossexpert.diagnose(run)
+    hit = next(s for s in d.symptoms if s.symptom == "config.softmax_before_ce")
+    assert hit.values["loss"] == "?" and hit.strength < 1
+    assert _causes(d)[0] == "loss_function"
+    # A log_softmax module (NLL on log-probabilities) is the right pairing: nothing said.
+    model = {"layer_types": ["Linear", "LogSoftmax"], "output_activation": "log_softmax"}
+    cfg = {"task": "classification", "num_classes": 10, "model": model}
+    d = lossexpert.diagnose(_run(cfg, train=decaying_curve(300, 2.3, 0.3)))
+    assert "config.softmax_before_ce" not in {s.symptom for s in d.symptoms}

@@ -541,6 +541,17 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             output_activation=out_act,
             loss=loss,
         )
+    elif out_act == "softmax" and not loss and cfg.task == "classification":
+        # A functional loss the collector cannot name, on a classifier: the usual one
+        # (F.cross_entropy) applies log-softmax itself; only NLL on log-probabilities would be
+        # right after a softmax module, and then the model would end in log_softmax.
+        out.add(
+            "config.softmax_before_ce",
+            "config",
+            th.config_softmax_before_ce_unnamed_loss_strength,
+            output_activation=out_act,
+            loss="?",
+        )
     if out_act in SATURATING:
         # A sigmoid/tanh on the output layer before a loss that expects logits (multi-class
         # cross-entropy), or before an unnamed loss on a multi-class task: the "wrong type of

@@ -562,7 +562,10 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         "config.softmax_before_ce",
         "config",
         ("output_activation", "loss"),
-        thresholds=("config_softmax_before_ce_strength",),
+        thresholds=(
+            "config_softmax_before_ce_strength",
+            "config_softmax_before_ce_unnamed_loss_strength",
+        ),
     ),
     _spec(
         "config.squashing_output",

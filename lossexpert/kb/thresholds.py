@@ -876,6 +876,12 @@ class Thresholds(BaseModel):
         "cross-entropy that applies log-softmax to logits (as strong as the softmax case: the "
         "config states it)",
     )
+    config_softmax_before_ce_unnamed_loss_strength: float = Field(
+        0.6,
+        description="config.softmax_before_ce with no loss named (a functional loss) on a "
+        "classifier whose last module is a softmax: cross-entropy, the usual loss, applies "
+        "log-softmax again; NLL on the log of those probabilities would be right",
+    )
     config_squashing_output_unnamed_loss_strength: float = Field(
         0.6,
         description="config.squashing_output with no loss named (a functional loss) on a "
