@@ -225,3 +225,16 @@ def test_a_softmax_module_on_a_classifier_with_an_unnamed_loss_is_suspected() ->
     cfg = {"task": "classification", "num_classes": 10, "model": model}
     d = lossexpert.diagnose(_run(cfg, train=decaying_curve(300, 2.3, 0.3)))
     assert "config.softmax_before_ce" not in {s.symptom for s in d.symptoms}
+
+
+def test_tiny_updates_from_a_zero_gradient_say_nothing_about_the_rate() -> None:
+    # A real suite run: a 4-layer CNN initialised at 2.6x He's scale; the first gradients are
+    # huge, the ReLUs die and every layer's gradient is then exactly zero. Its updates are tiny
+    # at any learning rate, so they are no evidence of a rate that is too low.
+    name = "exploding_gradients_cnn_digits_sev2_s2.json.gz"
+    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    d = lossexpert.diagnose(run)
+    seen = {s.symptom for s in d.symptoms}
+    assert {"layers.update_low", "layers.no_gradient"} <= seen
+    assert "learning_rate_too_low" not in _causes(d)
+    assert "exploding_gradients" in _causes(d)[:3]

@@ -11,6 +11,9 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="LRL-UPDATES",
             when=("layers.update_low",),
+            # A gradient of exactly zero gives a zero step at any rate: the tiny updates then
+            # say nothing about the rate.
+            unless=("layers.no_gradient",),
             cf=0.6,
             priority=720,
             description=(
