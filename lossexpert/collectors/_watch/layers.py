@@ -80,14 +80,19 @@ class LayerStats:
         self.reduce = reduce
         n = len(weights)
         self.transfer_every = max(1, transfer_every)
+        # Per sampled step: the layers' raw sums (RAW, after the all-reduce under FSDP2) and
+        # their activation statistics, in float64 on the device. Norms, means and fractions are
+        # formed on the host at the transfer, for the whole batch at once: a sampled step
+        # launches no kernel for them.
         self.rows = torch.full(
-            (self.transfer_every, n, len(SERIES_FIELDS)), math.nan, device=device
+            (self.transfer_every, n, len(RAW) + len(ACTIVATION_FIELDS)),
+            math.nan,
+            dtype=torch.float64,
+            device=device,
         )
         self.steps: list[int] = []
         self.lrs: list[float | None] = []
-        self._numel = torch.tensor(
-            [float(w.numel()) for w in weights], dtype=torch.float64, device=device
-        )
+        self._numel = torch.tensor([float(w.numel()) for w in weights], dtype=torch.float64)
         generator = torch.Generator().manual_seed(SEED)
         k = max(1, update_sample)
         self._index: list[torch.Tensor] = []
@@ -103,10 +108,8 @@ class LayerStats:
         mult = torch.ones((n, len(RAW)), dtype=torch.float64)
         for name in RAW_SCALED:
             mult[:, RAW_COL[name]] = torch.tensor(scale, dtype=torch.float64)
-        self._mult = mult.to(device)
-        self._power = torch.tensor(RAW_POWER, dtype=torch.float64, device=device)
-        self._layer_cols = torch.tensor([COL[f] for f in LAYER_FIELDS], device=device)
-        self._activation_cols = torch.tensor([COL[f] for f in ACTIVATION_FIELDS], device=device)
+        self._mult = mult  # host side: applied at the transfer
+        self._power = torch.tensor(RAW_POWER, dtype=torch.float64)
         self._empty = torch.zeros(0, device=device)
         self._pre = torch.zeros(0, device=device)
         self._before: list[torch.Tensor] = []
@@ -151,23 +154,16 @@ class LayerStats:
                 torch._foreach_norm(ws, 2, dtype=f32) + torch._foreach_norm(delta, 2, dtype=f32)
             )
             n = len(self.weights)
-            # [layers, RAW]: norms squared, subset sums scaled by n/k: additive over shards.
+            # [layers, RAW]: norms (their squares are formed at the transfer) and subset sums.
             raw = torch.cat([self._pre, post]).double().view(len(RAW), n).T
-            raw = raw.pow(self._power) * self._mult
             if self.reduce is not None:
-                raw = self.reduce(raw)  # the one collective of a sampled step
-            c = RAW_COL
-            values = {
-                "grad_norm": raw[:, c["grad_sq"]].sqrt(),
-                "grad_abs_mean": raw[:, c["grad_l1"]] / self._numel,
-                "grad_zero_fraction": 1 - raw[:, c["grad_nonzero"]] / self._numel,
-                "weight_norm": raw[:, c["weight_sq"]].sqrt(),
-                "update_ratio": (raw[:, c["delta_sq"]] / raw[:, c["before_sq"]]).sqrt(),
-            }
+                # The one collective of a sampled step: squares are additive over shards.
+                power, mult = self._power.to(raw.device), self._mult.to(raw.device)
+                raw = self.reduce(raw.pow(power) * mult).div(mult).pow(1.0 / power)
             row = self.rows[len(self.steps)]
-            row[:, self._layer_cols] = torch.stack([values[k] for k in LAYER_FIELDS], 1).float()
+            row[:, : len(RAW)] = raw
             if activations is not None:
-                row[:, self._activation_cols] = activations
+                row[:, len(RAW) :] = activations
         self.steps.append(step)
         self.lrs.append(lr)
         return len(self.steps) >= self.transfer_every
@@ -176,7 +172,20 @@ class LayerStats:
         """The buffered samples as ``layers`` and ``lr`` records: one device->host copy."""
         if not self.steps:
             return []
-        rows = self.rows[: len(self.steps)].cpu().tolist()  # the one transfer
+        raw = self.rows[: len(self.steps)].cpu()  # the one transfer
+        sums = raw[..., : len(RAW)].pow(self._power) * self._mult  # [steps, layers, RAW]
+        c = RAW_COL
+        derived = {
+            "grad_norm": sums[..., c["grad_sq"]].sqrt(),
+            "grad_abs_mean": sums[..., c["grad_l1"]] / self._numel,
+            "grad_zero_fraction": 1 - sums[..., c["grad_nonzero"]] / self._numel,
+            "weight_norm": sums[..., c["weight_sq"]].sqrt(),
+            "update_ratio": (sums[..., c["delta_sq"]] / sums[..., c["before_sq"]]).sqrt(),
+        }
+        for i, name in enumerate(ACTIVATION_FIELDS):
+            derived[name] = raw[..., len(RAW) + i]
+        # float32, as the statistics were before they moved to the host
+        rows = torch.stack([derived[k] for k in SERIES_FIELDS], -1).float().tolist()
         out: list[dict[str, Any]] = []
         for step, lr, row in zip(self.steps, self.lrs, rows, strict=True):
             # NaN/Inf gradients are evidence and stay; NaN activation stats mean "not measured".
