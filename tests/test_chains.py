@@ -131,3 +131,12 @@ def test_a_tiny_batch_at_a_usual_rate_is_the_root_of_the_overshooting() -> None:
     assert tiny.order[0] == "batch_size_too_small"
     both = resolve(conf, ["config.batch_tiny", "config.lr_high"], CAUSAL_LINKS, _key, combine)
     assert both.order[0] == "learning_rate_too_high" and not both.parent
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_link_says_how_the_root_led_to_the_consequence(lang: str) -> None:
+    from lossexpert.kb.texts import Texts
+
+    texts = Texts(lang)
+    silent = [(k.root, k.consequence) for k in CAUSAL_LINKS if not texts.link_why(k)]
+    assert not silent, silent
