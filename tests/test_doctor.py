@@ -221,6 +221,37 @@ def test_lr_range_probe(healthy: P.Context) -> None:
     assert facts(P.probe_lr_range(healthy)) == set()
 
 
+def _suite_case(name: str) -> dict[str, Any]:
+    """The objects of one generalisation-suite case (benchmarks/suite/cases.py), built
+    before training as its recording was: model, optimizer, the loss the loop called and
+    the loaders. Only the looked-at families (never rnn or tcn)."""
+    assert not any(f"_{fam}_" in name for fam in ("rnn", "tcn")), "held out"
+    suite = str(ROOT / "benchmarks" / "suite")
+    if suite not in sys.path:
+        sys.path.insert(0, suite)
+    import cases  # type: ignore[import-not-found]
+
+    b = cases.build(cases.by_name(name))
+    return {
+        "model": b.model,
+        "optimizer": b.optimizer,
+        "criterion": b.loss_fn,
+        "loader": b.train_loader,
+        "val_loader": b.val_loader,
+    }
+
+
+def test_lr_range_probe_skips_the_sweeps_first_decade() -> None:
+    # A depth-8 sigmoid MLP (vanishing gradients) on diabetes: no LR of the sweep moves the
+    # loss; the lowest point was its second, at lr 1.3e-7, one batch's loss against another
+    # (read as "lr 0.1 is far above the best", and lr 1.3e-8 tried as the fix).
+    objs = _suite_case("vanishing_gradients_regression_diabetes_sev1_s1")
+    sweep = P.probe_lr_range(context(objs))
+    assert facts(sweep) == {"probe.lr_no_effect"}
+    assert sweep.values["suggested"] is None  # nothing for the LR remedy to take up
+    assert sweep.values["lr_at_min"] > P.LIMITS.sweep_low * 10
+
+
 def test_input_dependence_probe(healthy: P.Context) -> None:
     noise = P.probe_input_dependence(context(make("random_labels")))
     assert "probe.ignores_inputs" in facts(noise)

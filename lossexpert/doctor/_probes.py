@@ -51,6 +51,12 @@ class ProbeLimits:
     sweep_low: float = 1e-7
     sweep_high: float = 10.0
     sweep_stop_ratio: float = 4.0
+    # The first points of the sweep are left out when its minimum is looked for (fastai v1's
+    # Recorder.plot and pytorch-lr-finder's plot both skip_start=10): at 1e-7 to 1e-6 no
+    # optimizer moves a weight, so a "minimum" there is one batch's loss against another's
+    # (every step of the sweep sees a new batch) and the smoothing still warming up, not a
+    # learning rate that trains. 10 points of 80 are the sweep's first decade.
+    sweep_skip_start: int = 10
     # fastai suggests the LR at the loss minimum / 10. A configured LR past the minimum itself
     # is on the diverging side; one 1.5 decades below the suggestion wastes most of the budget
     # (a factor 30: generous, so any choice within an order of magnitude of it stays silent).
@@ -623,7 +629,9 @@ def probe_lr_range(ctx: Context) -> ProbeOutcome:
         opt.step()
     if len(smooth) < 10:
         return out
-    k = int(np.argmin(smooth))
+    # The minimum past the skipped start (all of it when the sweep stopped within it).
+    skip = lim.sweep_skip_start if len(smooth) > lim.sweep_skip_start else 0
+    k = skip + int(np.argmin(smooth[skip:]))
     lr_min = lrs[k]
     suggested = lr_min / 10
     diverged = len(smooth) < n
@@ -632,8 +640,13 @@ def probe_lr_range(ctx: Context) -> ProbeOutcome:
     out.values.update(lr=lr_now, suggested=suggested, lr_at_min=lr_min, diverge_lr=diverge_lr)
     if not math.isfinite(lr_now) or lr_now <= 0:
         return out
-    if smooth[0] - min(smooth) < 0.05 * abs(smooth[0]):
-        # No LR made the loss fall: the sweep cannot say anything about the LR.
+    # Where the loss stood before any LR could move the weights: the lowest of the skipped
+    # points (the batches' own spread at the starting weights), or the first point.
+    before = min(smooth[:skip]) if skip else smooth[0]
+    if before - smooth[k] < 0.05 * abs(before):
+        # No LR made the loss fall below what the untrained weights already gave on some
+        # batch: the sweep cannot say anything about the LR, nor suggest one.
+        out.values["suggested"] = None
         out.add("probe.lr_no_effect", 0.8, lr=lr_now)
         return out
     limit = diverge_lr if diverge_lr is not None else math.inf
