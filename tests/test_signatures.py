@@ -238,3 +238,21 @@ def test_tiny_updates_from_a_zero_gradient_say_nothing_about_the_rate() -> None:
     assert {"layers.update_low", "layers.no_gradient"} <= seen
     assert "learning_rate_too_low" not in _causes(d)
     assert "exploding_gradients" in _causes(d)[:3]
+
+
+def test_a_loss_that_ends_above_the_untrained_models_is_a_problem() -> None:
+    # A real suite run: AdamW at lr 1.0 on diabetes. The loss jumps from 1.07 (the untrained
+    # model's) to millions in the first steps and crawls back to ~3.7: the robust start level
+    # is the explosion's, so the run looked healthy against it. Against the first point it
+    # ended 3.4x worse than its initialisation.
+    name = "learning_rate_too_high_regression_diabetes_sev3_s0.json.gz"
+    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    d = lossexpert.diagnose(run)
+    assert not d.healthy
+    assert "train.above_init" in {s.symptom for s in d.symptoms}
+    assert _causes(d)[0] == "learning_rate_too_high"
+    # A spike that recovers ends below the untrained model's loss: nothing to say.
+    curve = [2.3 * math.exp(-i / 60) + 0.1 for i in range(300)]
+    curve[40:45] = [30.0, 12.0, 5.0, 2.0, 1.2]
+    d = lossexpert.diagnose(_run({"task": "classification", "num_classes": 10}, train=curve))
+    assert "train.above_init" not in {s.symptom for s in d.symptoms}

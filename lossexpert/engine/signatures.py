@@ -81,6 +81,7 @@ def train_signatures(
         _uniform_output(run, s, th, out)
         _mean_prediction(run, s, th, out)
     _rise_after_fall(run, s, th, out)
+    _above_init(s, th, out)
     _steady_climb(finite, th, out)
     _spike_then_stall(finite, th, out)
     _flat_and_jumpy(s, th, out)
@@ -234,6 +235,28 @@ def _rise_after_fall(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings)
             rise_pct=100 * (rise - 1),
             given_back_pct=100 * given_back,
             min_step=s.min_step,
+        )
+
+
+def _above_init(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+    """Ended well above the loss of the untrained model (the first point, logged at step 0 or
+    1): training made the model worse than its initialisation. A healthy run ends below it, a
+    spike that recovers too, a loss stuck at its start ends near it; far above it, the updates
+    themselves did the damage. The robust start level cannot see this when the loss exploded
+    in its first points (it is then the explosion's level), so the first point is used."""
+    if s.is_window or s.first_step > 1 or s.first <= 0 or s.n < th.min_points:
+        return
+    if out.has("train.diverging") or out.has("train.rise_after_fall") or out.has("train.nonfinite"):
+        return  # said already: with the minimum it left, or the step where it overflowed
+    ratio = s.final / s.first
+    if ratio >= th.above_init_ratio:
+        out.add(
+            "train.above_init",
+            "curves",
+            grade(ratio, th.above_init_ratio, th.train_above_init_full_at),
+            first=s.first,
+            final=s.final,
+            ratio=ratio,
         )
 
 

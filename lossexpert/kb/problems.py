@@ -113,6 +113,14 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         priority=1000,
     ),
     ProblemRule(
+        "PRB-TRAIN-ABOVE-INIT",
+        TRAIN,
+        "train.above_init",
+        "The train loss ended well above the untrained model's loss.",
+        zh="训练集loss最终远高于未训练模型的loss。",
+        priority=1000,
+    ),
+    ProblemRule(
         "PRB-TRAIN-UNCONVERGED",
         TRAIN,
         "train.falling_fast",

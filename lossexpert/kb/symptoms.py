@@ -304,6 +304,12 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         ),
     ),
     _spec(
+        "train.above_init",
+        "curves",
+        ("first", "final", "ratio"),
+        thresholds=("above_init_ratio", "train_above_init_full_at", "min_points"),
+    ),
+    _spec(
         "train.rise_after_fall",
         "curves",
         ("minimum", "final", "rise_pct", "given_back_pct", "min_step"),

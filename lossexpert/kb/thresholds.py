@@ -260,6 +260,16 @@ class Thresholds(BaseModel):
         description="final level this multiple of the minimum after falling: climbing back "
         "(30 % above the best is beyond minibatch noise once smoothed; diverging is 2x)",
     )
+    above_init_ratio: float = Field(
+        1.5,
+        description="final level this multiple of the first point (the untrained model's loss): "
+        "the first point is one batch's loss, whose spread for squared error on 32 Gaussian "
+        "targets is sqrt(2/32) = 25 % (far less for cross-entropy at init); 1.5x is two such "
+        "spreads above it",
+    )
+    train_above_init_full_at: float = Field(
+        3.0, description="final / first at which train.above_init is at full strength"
+    )
     rise_given_back: float = Field(
         0.25,
         description="... and the climb gave back at least this share of the progress made "

@@ -178,6 +178,18 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="LRH-ABOVE-INIT",
+            when=("train.above_init",),
+            unless=("layers.grad_linear_growth",),
+            cf=0.35,
+            priority=560,
+            description=(
+                "Training left the loss well above the untrained model's: the updates "
+                "themselves do damage, the step overshoots (it jumped out of the basin and "
+                "crawls back, or never settles)."
+            ),
+        ),
+        RuleUnit(
             id="LRH-RISE-AFTER-FALL",
             when=("train.rise_after_fall",),
             unless=("layers.grad_linear_growth",),
