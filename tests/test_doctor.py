@@ -258,12 +258,35 @@ def test_input_dependence_probe(healthy: P.Context) -> None:
     quiet = P.probe_input_dependence(healthy)
     assert facts(quiet) == set()
     assert quiet.values["real"] < 0.5 * quiet.values["permuted"]
+    assert quiet.values["strong_signal"] is True and noise.values["strong_signal"] is False
 
 
 def test_input_dependence_probe_sees_labels_that_are_mostly_noise() -> None:
     weak = P.probe_input_dependence(context(make("noisy_labels", "digits")))
     assert facts(weak) == {"probe.weak_input_signal"}
     assert P.LIMITS.weak_signal_ratio <= weak.values["ratio"] < P.LIMITS.ignore_ratio
+    assert weak.values["strong_signal"] is False
+
+
+def test_doctor_withdraws_label_noise_its_reference_copy_refutes() -> None:
+    # Batches of 1 at lr 0.1 (SGD, momentum) for two epochs of digits on a small ResNet: the
+    # recording reads as label noise too (a model able to memorise stays above chance), but a
+    # copy trained with the reference recipe predicts held-out digits at a tenth of its
+    # shuffled-input loss: the labels are not noise, and the batch size is what is left.
+    import gzip
+
+    name = "batch_size_too_small_resnet_digits_sev2_s2"
+    path = ROOT / "benchmarks" / "suite" / "runs" / f"{name}.json.gz"
+    run = json.loads(gzip.decompress(path.read_bytes()))
+    assert "noisy_data" in [f.cause for f in lossexpert.diagnose(run).findings]
+    d = lossexpert.doctor(**_suite_case(name), run=run, probes=["input_dependence"])
+    dep = {p.name: p for p in d.probes}["input_dependence"]
+    assert dep.status == "ran" and dep.values["ratio"] <= P.LIMITS.strong_signal_ratio
+    causes = [f.cause for f in d.findings]
+    assert "noisy_data" not in causes and causes[0] == "batch_size_too_small"
+    assert [f.rank for f in d.findings] == list(range(1, len(causes) + 1))
+    assert any("Label noise is not reported" in w for w in d.warnings)
+    assert d.problems  # only the explanation goes, the problem stays
 
 
 def test_input_dependence_probe_trains_the_reference_recipe_whatever_the_batch() -> None:

@@ -148,6 +148,8 @@ def score(
             "seconds": round(seconds, 3),
             "ran": [p.name for p in d.probes if p.status == "ran"],
             "failed": [f"{p.name}: {p.reason}" for p in d.probes if p.status == "failed"],
+            # What each probe that ran measured, for reading the misses (--rows).
+            "values": {p.name: p.values for p in d.probes if p.status == "ran"},
             "passive": passive,
         }
         rows.append(row)

@@ -61,6 +61,9 @@ _WORDS = {
         "be decided by experiment here: the doctor has the train and val data only; their "
         "order above is the recording's. Record run.describe_data('test', x, y) to tell them "
         "apart.",
+        "noise_withdrawn": "Label noise is not reported: a copy trained with the reference "
+        "recipe predicts held-out data at {ratio:.0%} of the loss it has with shuffled inputs, "
+        "so the inputs explain most of the targets and the labels cannot be mostly noise.",
         "withdrawn": "The val loss rose in the recording, but a copy trained the same way for "
         "the same {steps} steps shows no generalisation gap (train {train:.3g}, val {val:.3g} "
         "at the end): not reported as over-fitting.",
@@ -75,6 +78,8 @@ _WORDS = {
         "test_undecided": "测试集方面的原因（测试集分布偏移、测试输入有噪声）在这里无法用实验"
         "判定：doctor只有训练集和验证集的数据；上面的顺序来自记录。记录 "
         "run.describe_data('test', x, y) 才能区分它们。",
+        "noise_withdrawn": "不报告标签噪声：用参考方案训练的副本在留出数据上的loss只有打乱输入时的 "
+        "{ratio:.0%}，输入解释了大部分目标，标签不可能大部分是噪声。",
         "withdrawn": "记录中的验证集loss上升了，但按同样的方式、同样的 {steps} 步训练的副本"
         "没有泛化差距（最终训练集 {train:.3g}，验证集 {val:.3g}）：不作为过拟合报告。",
     },
@@ -320,6 +325,24 @@ def _finish(
         findings.append(f.model_copy(update={"tried": line, "remedies": remedies}))
     update: dict[str, Any] = {"probes": probes, "findings": findings}
     run: Run | None = d._run
+    signal = results.get("input_dependence")
+    noise = "noisy_data"
+    if (
+        signal is not None
+        and signal.values.get("strong_signal") is True
+        and any(f.cause == noise and not _nonfinite(f) for f in findings)
+    ):
+        # The experiment that decides label noise refutes it: a copy trained with a known-good
+        # recipe predicts held-out data far better from the real inputs than from shuffled
+        # ones (ProbeLimits.strong_signal_ratio). Data with NaN or Inf is another matter (the
+        # same cause, not label noise) and stays. The problem stays: only its explanation goes.
+        kept = [f for f in findings if f.cause != noise or _nonfinite(f)]
+        findings = [f.model_copy(update={"rank": i}) for i, f in enumerate(kept, start=1)]
+        update["findings"] = findings
+        update["warnings"] = [*d.warnings, words["noise_withdrawn"].format(**signal.values)]
+        if findings:
+            top = findings[0]
+            update["summary"] = f"{d.problems[0].title}: {top.title} ({top.confidence:.0%})"
     gone = next((s for s in extra if s.name == "probe.no_val_gap"), None)
     val = "val_loss_not_decreasing"
     if (
@@ -344,7 +367,10 @@ def _finish(
             findings=findings,
             healthy=not problems and d.conclusive,
             summary=summary,
-            warnings=[*d.warnings, words["withdrawn"].format(**gone.values)],
+            warnings=[
+                *update.get("warnings", d.warnings),
+                words["withdrawn"].format(**gone.values),
+            ],
         )
     test_data = run is not None and "test" in (run.data or {})
     if not test_data and any(
@@ -353,6 +379,11 @@ def _finish(
         update["warnings"] = [*update.get("warnings", d.warnings), words["test_undecided"]]
     out = d.model_copy(update=update)
     return out.attach_run(run) if run is not None else out
+
+
+def _nonfinite(f: Any) -> bool:
+    """Whether a finding rests on NaN or Inf in the data (not on label noise)."""
+    return any(e.symptom == "probe.data_nonfinite" for e in f.evidence)
 
 
 def _scalar(v: Any) -> Any:
