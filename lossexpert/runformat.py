@@ -163,6 +163,9 @@ class Config(_Strict):
     dropout: Annotated[float, Strict(), Field(ge=0, le=1)] | None = None
     init: Text | None = None
     shuffle: bool | None = None
+    # The loop resets the gradients between optimizer steps (zero_grad, .grad = None, an
+    # in-place zero): false when they carry over from step to step (a missing zero_grad).
+    zero_grad: bool | None = None
     input_normalization: bool | Text | None = None
     split_sizes: dict[Text, Count] = Field(default_factory=dict)
     device: Text | None = None

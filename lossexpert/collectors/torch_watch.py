@@ -60,6 +60,7 @@ from lossexpert.collectors._watch.introspect import (
 from lossexpert.collectors._watch.layers import UPDATE_SAMPLE, LayerStats
 from lossexpert.collectors._watch.schedule import Schedule
 from lossexpert.collectors._watch.sink import Sink, close_quietly
+from lossexpert.collectors._watch.zeroing import GradientReset
 from lossexpert.runformat import FORMAT_ID, SERIES_FIELDS
 
 __all__ = ["ACTIVATIONS", "LOSSES", "NORMALIZATION", "STATS", "Watch"]
@@ -208,6 +209,10 @@ class Watch:
             update_sample=update_sample,
             reduce=reduce,
         )
+        self._reset = GradientReset(
+            self._layers.weights, self._layers.subset_index, values=reduce is None
+        )
+        self._reset_next = False  # the step after a sampled one looks for a gradient reset
         self._acts = ActivationStats(act_modules, len(layers), self._device, self._warn_off)
         self._data = _data.DataStats(data_batches, self._write, self._warn_off)
         self._pending_losses: list[tuple[dict[str, Any], torch.Tensor]] = []
@@ -432,10 +437,18 @@ class Watch:
         )
 
     def _pre_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if self._reset_next:
+            self._reset_next = False
+            with self._guard("zero_grad"):
+                self._reset.before_next_step()
         if not self._sampled_now or "layers" in self._off or not self._layers.weights:
             return
         with self._guard("layers"):
             self._layers.before_step()
+        if not self._reset.done and "zero_grad" not in self._off:
+            with self._guard("zero_grad"):
+                self._reset.before_sampled_step(self.step, self._layers.grad_parts)
+                self._reset_next = self._reset.pending
 
     def _post_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         sampled = self._sampled_now
@@ -476,6 +489,12 @@ class Watch:
     def _flush_rows(self) -> None:
         for record in self._layers.drain():
             self._write(record)
+        if not self._reset.written and "zero_grad" not in self._off:
+            with self._guard("zero_grad"):
+                verdict = self._reset.resolve()
+                if verdict is not None:
+                    self._reset.written = True
+                    self._write({"type": "config", "config": {"zero_grad": verdict}})
 
     def _flush_losses(self) -> None:
         if not self._pending_losses:

@@ -679,6 +679,11 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                 )
     if cfg.shuffle is False:
         out.add("config.no_shuffle", "config", th.config_no_shuffle_strength)
+    # Measured by watch (or stated): whether the loop resets the gradients between steps.
+    if cfg.zero_grad is False:
+        out.add("config.grads_accumulate", "config", th.config_grads_accumulate_strength)
+    elif cfg.zero_grad is True:
+        out.add("config.grads_reset", "config", th.config_grads_reset_strength)
     norm = cfg.input_normalization
     if norm is False or (isinstance(norm, str) and _norm(norm) in ("none", "no", "false", "raw")):
         out.add(

@@ -64,7 +64,9 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
     CausalLink(
         "gradient_bug",
         "learning_rate_too_high",
-        via=("layers.grad_linear_growth", "probe.replay_better"),
+        via=("config.grads_accumulate", "layers.grad_linear_growth", "probe.replay_better"),
+        # Seen resetting between steps: a growing gradient is then not a sum of steps.
+        blocked_by=("config.grads_reset",),
         description=(
             "Gradients that are never zeroed add up: after t steps the update is t times the "
             "intended one, so any learning rate eventually becomes too high."
@@ -74,14 +76,18 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
     CausalLink(
         "gradient_bug",
         "dead_relu",
-        via=("layers.grad_linear_growth", "probe.replay_better"),
+        via=("config.grads_accumulate", "layers.grad_linear_growth", "probe.replay_better"),
+        # Seen resetting between steps: a growing gradient is then not a sum of steps.
+        blocked_by=("config.grads_reset",),
         description="Accumulated gradients make the updates grow until units die.",
         zh="累加的梯度让更新越来越大，直到单元死亡。",
     ),
     CausalLink(
         "gradient_bug",
         "exploding_gradients",
-        via=("layers.grad_linear_growth", "probe.replay_better"),
+        via=("config.grads_accumulate", "layers.grad_linear_growth", "probe.replay_better"),
+        # Seen resetting between steps: a growing gradient is then not a sum of steps.
+        blocked_by=("config.grads_reset",),
         description=(
             "The gradient norm grows linearly with the step count because the gradients are "
             "summed over steps, not because the network amplifies them."

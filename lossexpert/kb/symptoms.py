@@ -639,6 +639,10 @@ _ENGINE: tuple[SymptomSpec, ...] = (
     ),
     _spec("config.no_shuffle", "config", (), thresholds=("config_no_shuffle_strength",)),
     _spec(
+        "config.grads_accumulate", "config", (), thresholds=("config_grads_accumulate_strength",)
+    ),
+    _spec("config.grads_reset", "config", (), thresholds=("config_grads_reset_strength",)),
+    _spec(
         "config.no_input_normalization",
         "config",
         ("input_normalization",),

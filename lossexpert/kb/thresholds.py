@@ -917,6 +917,17 @@ class Thresholds(BaseModel):
         0.8,
         description="config.deep_saturating: a deep stack of sigmoid/tanh without ReLU",
     )
+    config_grads_accumulate_strength: float = Field(
+        0.9,
+        description="config.grads_accumulate: the gradients carry over from step to step (watch "
+        "saw the same .grad tensors, their values kept and growing as a sum does); below 1 "
+        "because a stated or measured fact about the loop can still be wrong",
+    )
+    config_grads_reset_strength: float = Field(
+        0.8,
+        description="config.grads_reset: the loop resets the gradients between steps (new .grad "
+        "tensors, or values that do not carry over)",
+    )
     config_no_shuffle_strength: float = Field(
         0.8,
         description="config.no_shuffle: the config says the data is not shuffled",

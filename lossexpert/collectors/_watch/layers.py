@@ -113,6 +113,12 @@ class LayerStats:
         self._empty = torch.zeros(0, device=device)
         self._pre = torch.zeros(0, device=device)
         self._before: list[torch.Tensor] = []
+        self.grad_parts: list[torch.Tensor] = []
+
+    @property
+    def subset_index(self) -> list[torch.Tensor]:
+        """The fixed element indices read from each weight (and its gradient)."""
+        return self._index
 
     @property
     def pending(self) -> int:
@@ -139,6 +145,7 @@ class LayerStats:
             norms += torch._foreach_norm(parts, 0, dtype=f32)
             self._pre = torch.stack(norms)  # grad_sq, before_sq, grad_l1, grad_nonzero (roots)
             self._before = [torch.take(w, i) for w, i in zip(ws, self._index, strict=True)]
+            self.grad_parts = parts  # the gradient reset check compares them with the next
 
     def after_step(self, step: int, lr: float | None, activations: torch.Tensor | None) -> bool:
         """Weights and the update after the step; returns True when the buffer is full."""

@@ -162,6 +162,28 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="BUG-GRADS-ACCUMULATE",
+            when=("config.grads_accumulate",),
+            cf=0.85,
+            priority=900,
+            description=(
+                "The gradients are never reset between optimizer steps: each backward adds to "
+                "all the steps before, so every update is larger than the last (a missing "
+                "optimizer.zero_grad())."
+            ),
+        ),
+        RuleUnit(
+            id="BUG-CONTRA-GRADS-RESET",
+            when=("config.grads_reset", "layers.grad_linear_growth"),
+            cf=-0.5,
+            priority=780,
+            description=(
+                "The gradient norm grows like a power of the step count, but the loop was seen "
+                "to reset the gradients between steps: the growth is not an accumulation "
+                "(contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="BUG-GRAD-LINEAR",
             when=("layers.grad_linear_growth",),
             cf=0.75,

@@ -1,0 +1,86 @@
+"""watch sees whether the loop resets the gradients between optimizer steps (config.zero_grad).
+
+Real trainings on scikit-learn's digits: every way of resetting reads as a reset, a loop without
+one reads as gradients that accumulate, and the diagnosis names the missing zero_grad first.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+import lossexpert
+
+X_ALL, Y_ALL = load_digits(return_X_y=True)
+X = torch.tensor(X_ALL / 16.0, dtype=torch.float32)
+Y = torch.tensor(Y_ALL)
+
+
+def _train(path: Path, reset: str, *, batch: int = 32, lr: float = 0.05, steps: int = 60) -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    crit = torch.nn.CrossEntropyLoss()
+    with lossexpert.watch(model, opt, path, criterion=crit, overhead_budget=None) as run:
+        for i in range(steps):
+            j = (i * batch) % (len(X) - batch)
+            xb, yb = X[j : j + batch], Y[j : j + batch]
+            if reset == "zero_grad":
+                opt.zero_grad()
+            elif reset == "in_place":
+                opt.zero_grad(set_to_none=False)
+            elif reset == "model":
+                model.zero_grad()
+            elif reset == "by_hand":
+                for p in model.parameters():
+                    if p.grad is not None:
+                        p.grad.zero_()
+            if reset == "micro_batches":  # 4 backward passes per step, reset after each step
+                opt.zero_grad()
+                for k in range(4):
+                    part = slice(k * batch // 4, (k + 1) * batch // 4)
+                    (crit(model(xb[part]), yb[part]) / 4).backward()
+                loss = crit(model(xb), yb).detach()
+            else:
+                loss = crit(model(xb), yb)
+                loss.backward()
+            opt.step()
+            run.log("train", loss)
+
+
+def _zero_grad(path: Path) -> object:
+    config: dict[str, object] = {}
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if record["type"] in ("header", "config"):
+            config.update(record.get("config", {}))
+    return config.get("zero_grad")
+
+
+@pytest.mark.parametrize("reset", ["zero_grad", "in_place", "model", "by_hand", "micro_batches"])
+def test_every_way_of_resetting_reads_as_a_reset(reset: str, tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    _train(path, reset)
+    assert _zero_grad(path) is True
+
+
+def test_full_batch_gradients_zeroed_in_place_are_not_mistaken_for_a_sum(tmp_path: Path) -> None:
+    # Consecutive full-batch gradients at a small step are nearly identical, as kept ones would
+    # be; they do not grow as a sum of steps does.
+    path = tmp_path / "run.jsonl"
+    _train(path, "in_place", batch=len(X) - 1, lr=0.001)
+    assert _zero_grad(path) is True
+
+
+def test_a_loop_without_zero_grad_is_seen_and_named_first(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    _train(path, "none", lr=0.05, steps=150)
+    assert _zero_grad(path) is False
+    d = lossexpert.diagnose(path)
+    assert "config.grads_accumulate" in {s.symptom for s in d.symptoms}
+    assert not d.healthy
+    assert d.findings[0].cause == "gradient_bug"
