@@ -30,7 +30,10 @@ class Schedule:
     so that a run of any length still gets layer statistics. Both are measured by the wall
     clock between consecutive optimizer steps (one ``perf_counter`` per step), so whatever a
     sample really costs — the statistics, the activation hooks, the device kernels when the
-    host waits for them, the cache it disturbs — is counted. On a tiny launch-bound model
+    host waits for them, the cache it disturbs — is counted. A sample's cost is read over its
+    window, the step before it (where its activation hooks are attached), the sampled step and
+    the step after it (hooks detached, caches refilled, the gradient-reset look), against three
+    plain steps; those neighbours are not plain steps. On a tiny launch-bound model
     (1 ms steps, where a sample costs about 0.4 ms) this means every ~80 steps instead of 50;
     on anything larger the interval stays at ``every``. ``budget=None`` samples exactly every
     ``every`` steps.
@@ -52,7 +55,10 @@ class Schedule:
         self.budget = budget if budget is not None and budget > 0 else None
         self.max_every = max(self.base_every, max_every)
         self._plain: deque[float] = deque(maxlen=_PLAIN_WINDOW)
-        self._sampled: deque[float] = deque(maxlen=_SAMPLED_WINDOW)
+        # (seconds, steps) of each sample's window: the step before it, itself, the one after
+        self._sampled: deque[tuple[float, int]] = deque(maxlen=_SAMPLED_WINDOW)
+        self._before: float | None = None  # the step before the next sample, held back
+        self._window: tuple[float, int] | None = None  # the open window of the last sample
 
     def sampled(self, step: int) -> bool:
         if step < self.dense_steps:
@@ -62,20 +68,35 @@ class Schedule:
     def observe(self, step: int, seconds: float, sampled: bool) -> int | None:
         """The wall time of optimizer step ``step``; returns the new interval if it changed."""
         if self.budget is None or step < self.dense_steps or not math.isfinite(seconds):
+            self._window = self._before = None
             return None
-        if not sampled:
-            self._plain.append(seconds)
+        if sampled:
+            # The window so far: the step before (held back as a neighbour) and this one.
+            before, self._before = self._before, None
+            self._window = (seconds + (before or 0.0), 1 + (before is not None))
             return None
-        self._sampled.append(seconds)
+        if self._window is not None:  # the step after a sample closes its window
+            total, steps = self._window
+            self._window = None
+            self._sampled.append((total + seconds, steps + 1))
+            return self._update()
+        if self.sampled(step + 1):  # the step before a sample: part of its window
+            self._before = seconds
+            return None
+        self._plain.append(seconds)
+        return None
+
+    def _update(self) -> int | None:
         if len(self._sampled) < _MIN_SAMPLED or len(self._plain) < _MIN_PLAIN:
             return None
         plain = statistics.median(self._plain)
-        cost = statistics.median(self._sampled) - plain
-        if plain <= 0:
+        cost = statistics.median(total - steps * plain for total, steps in self._sampled)
+        if plain <= 0 or self.budget is None:
             return None
         wanted = self.base_every
         if cost > 0:
-            wanted = max(wanted, math.ceil(cost / (self.budget * plain)))
+            # (a hair under: a window summed from three timings carries rounding error)
+            wanted = max(wanted, math.ceil(cost / (self.budget * plain) - 1e-6))
         wanted = min(wanted, self.max_every)
         # Hysteresis: widen when a quarter more is needed, narrow back only below half (the
         # median of 8 sampled steps jitters by tens of per cent on a busy machine; the interval
