@@ -89,3 +89,17 @@ def test_a_real_watch_records_the_widened_interval(tmp_path: Path) -> None:
     assert all(s <= events[0]["step"] for s in sampled)  # nothing after the widening
     loaded = lossexpert.load_run(path).run  # the event reads back; the run is whole
     assert len(loaded.curves["train"].loss) == 200
+
+
+def test_a_samples_cost_is_read_over_the_steps_around_it() -> None:
+    # Half of a 0.4 ms sample lands in the step before it (activation hooks attached there):
+    # read over its window, the sample still costs 0.4 ms, so 80 steps per sample.
+    schedule = Schedule(50, 200, 10, budget=0.005)
+    chosen = []
+    for step in range(2000):
+        sampled = schedule.sampled(step)
+        seconds = 0.0012 if sampled or schedule.sampled(step + 1) else 0.001
+        new = schedule.observe(step, seconds, sampled)
+        if new is not None:
+            chosen.append(new)
+    assert chosen == [80]
