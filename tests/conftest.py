@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 import math
 import sys
@@ -15,6 +16,12 @@ EXAMPLES = sorted((ROOT / "examples" / "runs").glob("*.json"))
 
 def example(name: str) -> Path:
     return ROOT / "examples" / "runs" / f"{name}.json"
+
+
+def suite_run(name: str) -> dict[str, Any]:
+    """A run of the generalisation suite (a real training recorded by watch), by case name."""
+    path = ROOT / "benchmarks" / "suite" / "runs" / f"{name}.json.gz"
+    return json.loads(gzip.decompress(path.read_bytes()))  # type: ignore[no-any-return]
 
 
 def example_dict(name: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ units die. Before causal chains, dead units were reported first and the learning
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from lossexpert.engine.inference import combine
 from lossexpert.kb.chains import CAUSAL_LINKS
 from lossexpert.kb.units import CausalLink
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, run_cli, suite_run
 
 RUN = ROOT / "tests" / "fixtures" / "runs" / "lr_high_adam_dead_units.json"
 
@@ -94,8 +93,7 @@ def test_a_bottleneck_explains_the_vanishing_gradient_below_it() -> None:
     # A real suite run: the transformer's feed-forward block cut to one unit. The first layer's
     # gradient is orders below the last's because it all passes through that unit, not through
     # saturation: the structure is the root, the vanishing gradient its consequence.
-    name = "model_structure_transformer_sequence_sev2_s0.json.gz"
-    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    run = suite_run("model_structure_transformer_sequence_sev2_s0")
     d = lossexpert.diagnose(run)
     assert d.findings[0].cause == "model_structure"
     assert "vanishing_gradients" in d.findings[0].explains
@@ -121,8 +119,7 @@ def test_a_tiny_batch_at_a_usual_rate_is_the_root_of_the_overshooting() -> None:
     # A real suite run: SGD with momentum at its usual rate (0.1) on batches of one sample; the
     # loss overflows within the first epoch. The rate is usual for usual batches: the batch is
     # the root, the overshooting its consequence, unless the rate is itself high.
-    name = "batch_size_too_small_regression_diabetes_sev2_s2.json.gz"
-    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    run = suite_run("batch_size_too_small_regression_diabetes_sev2_s2")
     d = lossexpert.diagnose(run)
     assert d.findings[0].cause == "batch_size_too_small"
     assert "learning_rate_too_high" in d.findings[0].explains

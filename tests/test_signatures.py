@@ -7,14 +7,12 @@ senior engineer reads in it.
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
 from typing import Any
 
 import lossexpert
 
-from .conftest import ROOT, decaying_curve, run_cli
+from .conftest import decaying_curve, run_cli, suite_run
 
 
 def _run(config: dict[str, Any] | None = None, **curves: list[float]) -> dict[str, Any]:
@@ -175,8 +173,7 @@ def test_normalisation_between_layers_makes_vanishing_by_depth_unlikely() -> Non
     # A real suite run: a small ResNet with BatchNorm whose ReLUs were killed, stuck at chance.
     # From curves and config alone the usual suspects tie; BatchNorm between the layers resets
     # each layer's scale, so vanishing gradients falls behind the dead units.
-    name = "dead_relu_resnet_digits_sev1_s1.json.gz"
-    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    run = suite_run("dead_relu_resnet_digits_sev1_s1")
     d = lossexpert.diagnose(run, evidence=("curves", "config"))
     assert "config.normalization_layers" in {s.symptom for s in d.symptoms}
     causes = _causes(d)
@@ -199,8 +196,7 @@ def test_a_floor_with_no_squashing_module_is_not_blamed_on_the_output() -> None:
     # A real suite run: an MLP (Linear + ReLU modules only) on digits with half its labels
     # random. Its loss levels off near ln(1 + 9/e), the floor of squashed outputs, but no module
     # squashes: the floor is the noise's, and the output-layer causes are contradicted.
-    name = "noisy_data_mlp_digits_sev1_s1.json.gz"
-    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    run = suite_run("noisy_data_mlp_digits_sev1_s1")
     d = lossexpert.diagnose(run)
     assert "config.unsquashed_output" in {s.symptom for s in d.symptoms}
     assert _causes(d)[0] == "noisy_data"
@@ -214,8 +210,7 @@ def test_a_floor_with_no_squashing_module_is_not_blamed_on_the_output() -> None:
 def test_a_softmax_module_on_a_classifier_with_an_unnamed_loss_is_suspected() -> None:
     # A real suite run: a ResNet ending in nn.Softmax, its loss a function the collector cannot
     # name. Cross-entropy, the usual classification loss, applies log-softmax again.
-    name = "loss_function_resnet_digits_sev1_s1.json.gz"
-    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    run = suite_run("loss_function_resnet_digits_sev1_s1")
     d = lossexpert.diagnose(run)
     hit = next(s for s in d.symptoms if s.symptom == "config.softmax_before_ce")
     assert hit.values["loss"] == "?" and hit.strength < 1
@@ -231,8 +226,7 @@ def test_tiny_updates_from_a_zero_gradient_say_nothing_about_the_rate() -> None:
     # A real suite run: a 4-layer CNN initialised at 2.6x He's scale; the first gradients are
     # huge, the ReLUs die and every layer's gradient is then exactly zero. Its updates are tiny
     # at any learning rate, so they are no evidence of a rate that is too low.
-    name = "exploding_gradients_cnn_digits_sev2_s2.json.gz"
-    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    run = suite_run("exploding_gradients_cnn_digits_sev2_s2")
     d = lossexpert.diagnose(run)
     seen = {s.symptom for s in d.symptoms}
     assert {"layers.update_low", "layers.no_gradient"} <= seen
@@ -245,8 +239,7 @@ def test_a_loss_that_ends_above_the_untrained_models_is_a_problem() -> None:
     # model's) to millions in the first steps and crawls back to ~3.7: the robust start level
     # is the explosion's, so the run looked healthy against it. Against the first point it
     # ended 3.4x worse than its initialisation.
-    name = "learning_rate_too_high_regression_diabetes_sev3_s0.json.gz"
-    run = json.loads(gzip.decompress((ROOT / "benchmarks" / "suite" / "runs" / name).read_bytes()))
+    run = suite_run("learning_rate_too_high_regression_diabetes_sev3_s0")
     d = lossexpert.diagnose(run)
     assert not d.healthy
     assert "train.above_init" in {s.symptom for s in d.symptoms}
