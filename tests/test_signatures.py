@@ -249,3 +249,16 @@ def test_a_loss_that_ends_above_the_untrained_models_is_a_problem() -> None:
     curve[40:45] = [30.0, 12.0, 5.0, 2.0, 1.2]
     d = lossexpert.diagnose(_run({"task": "classification", "num_classes": 10}, train=curve))
     assert "train.above_init" not in {s.symptom for s in d.symptoms}
+
+
+def test_a_loop_seen_resetting_its_gradients_lowers_the_gradient_bug() -> None:
+    model = {"depth": 3, "activations": ["relu"], "layer_types": ["Linear", "ReLU"]}
+    cfg: dict[str, Any] = {"task": "classification", "num_classes": 10, "model": model}
+
+    def bug(config: dict[str, Any]) -> float:
+        d = lossexpert.diagnose(_run(config, train=_stuck_at_chance()))
+        return next((f.confidence for f in d.findings if f.cause == "gradient_bug"), 0.0)
+
+    assert bug({**cfg, "zero_grad": True}) < bug(cfg) > 0
+    d = lossexpert.diagnose(_run({**cfg, "zero_grad": False}, train=_stuck_at_chance()))
+    assert _causes(d)[0] == "gradient_bug"

@@ -184,6 +184,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="BUG-CONTRA-RESET-SEEN",
+            when=("config.grads_reset",),
+            cf=-0.1,
+            priority=400,
+            description=(
+                "The loop was seen to reset the gradients between steps: the commonest gradient "
+                "bug, a missing zero_grad, is ruled out; a detached branch or parameters outside "
+                "the optimizer remain (weak contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="BUG-GRAD-LINEAR",
             when=("layers.grad_linear_growth",),
             cf=0.75,
