@@ -335,6 +335,7 @@ def test_ddp_two_processes_only_rank0_writes(tmp_path: Path) -> None:
     assert sum(1 for r in lines if r["type"] == "header") == 1  # rank 1 wrote nothing
     means = [float(line.split()[1]) for line in outs[0][0].splitlines() if line.startswith("mean")]
     logged = [r["value"] for r in lines if r["type"] == "loss"]
+    logged += [v for r in lines if r["type"] == "losses" for v in r["value"]]
     assert logged == pytest.approx(means, rel=1e-5)  # each logged loss is the ranks' mean
     grads = {
         line.split()[1]: float(line.split()[2])
@@ -364,3 +365,40 @@ def test_the_batch_size_is_read_from_the_first_forward_without_a_loader(tmp_path
             run.log("train", loss)
     config = lossexpert.load_run(path).run.config
     assert config.batch_size == 2 and config.model is not None and config.model.output_width == 3
+
+
+def test_plain_train_losses_are_written_column_wise_and_read_back_exactly(tmp_path: Path) -> None:
+    # The train loss logged every step goes in one "losses" record per batched copy; a val
+    # loss with an epoch and a metric keeps its own "loss" record, in order.
+    x, y, loader = tiny_problem()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+    path = tmp_path / "run.jsonl"
+    logged: list[float] = []
+    with lossexpert.watch(model, opt, path, criterion=crit, loss_transfer_every=10) as run:
+        for epoch in range(2):
+            for xb, yb in loader:
+                loss = crit(model(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                run.log("train", loss)
+                logged.append(loss.item())
+            run.log("val", crit(model(x), y).detach(), epoch=epoch + 1, accuracy=0.5)
+    kinds = [r["type"] for r in records(path)]
+    assert kinds.count("losses") >= 3 and kinds.count("loss") == 2
+    curves = lossexpert.load_run(path).run.curves
+    assert curves["train"].loss == pytest.approx(logged, rel=1e-6)
+    assert curves["train"].steps() == list(range(1, len(logged) + 1))
+    assert len(curves["val"].loss) == 2 and curves["val"].metrics["accuracy"] == [0.5, 0.5]
+
+
+def test_a_losses_record_with_unequal_columns_is_refused_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"type": "header", "format": "lossexpert.run/1"}\n'
+        '{"type": "losses", "split": "train", "step": [1, 2, 3], "value": [2.3, 2.2]}\n'
+    )
+    with pytest.raises(lossexpert.RunSchemaError, match=r"line 2.*step has 3 entries"):
+        lossexpert.load_run(path)

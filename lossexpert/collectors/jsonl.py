@@ -7,6 +7,9 @@ One record per line, each an object with a ``type``:
   the first batches);
 - ``loss``: ``{"type": "loss", "split": "train", "step": 12, "epoch": 0.4, "value": 2.1,
   "metrics": {"accuracy": 0.3}}``;
+- ``losses``: ``{"type": "losses", "split": "train", "step": [12, 13], "value": [2.1, 2.0]}``:
+  consecutive loss values of one split without epoch or metrics, column-wise (what the live
+  collector writes for its batched train losses: one record per batch instead of one per step);
 - ``layer_info``: ``{"type": "layer_info", "layers": [{"name", "type", "activation", "fan_in",
   "init_weight_std", "init_weight_mean"}]}``;
 - ``layers``: ``{"type": "layers", "step": 40, "stats": {"fc1": {"grad_norm": ..., ...}}}``;
@@ -61,6 +64,7 @@ class JsonlWriter:
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._complete = os.fstat(self._fd).st_size  # bytes that end in a complete line
         self._buffer: list[str] = []
+        self._units = 0  # records in the buffer, a "losses" record counting its values
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
         self.flush_records = flush_records
@@ -77,13 +81,17 @@ class JsonlWriter:
     def write_many(self, records: Iterable[dict[str, Any]]) -> None:
         """Several records under one lock (the collector's batched loss values)."""
         lines = [_encode(r) for r in records]
+        # A column-wise "losses" record counts as the values it holds: the flush comes after
+        # as many losses as it did when each had its own line.
+        units = sum(len(r["value"]) if r.get("type") == "losses" else 1 for r in records)
         with self._lock:
             if self._fd is None:
                 return
             self._buffer.extend(lines)
+            self._units += units
             now = time.monotonic()
             if (
-                len(self._buffer) >= self.flush_records
+                self._units >= self.flush_records
                 or now - self._last_flush >= self.flush_seconds
             ):
                 self._flush_locked()
@@ -114,7 +122,7 @@ class JsonlWriter:
         if self._fd is None or not self._buffer:
             return
         data = ("\n".join(self._buffer) + "\n").encode("utf-8", "surrogatepass")
-        self._buffer = []
+        self._buffer, self._units = [], 0
         view = memoryview(data)
         try:
             while view:
@@ -223,6 +231,22 @@ def _assemble(records: Iterator[tuple[int, dict[str, Any]]], source: str) -> dic
                 for column in curve["metrics"].values():
                     if len(column) < n + 1:
                         column.append(None)
+            elif kind == "losses":
+                steps, values = record["step"], record["value"]
+                if not isinstance(steps, list) or not isinstance(values, list):
+                    raise ValueError("step and value must be lists")
+                if len(steps) != len(values):
+                    raise ValueError(
+                        f"step has {len(steps)} entries but value has {len(values)}"
+                    )
+                curve = run["curves"].setdefault(
+                    record["split"], {"step": [], "epoch": [], "loss": [], "metrics": {}}
+                )
+                curve["step"].extend(steps)
+                curve["epoch"].extend([None] * len(values))
+                curve["loss"].extend(values)
+                for column in curve["metrics"].values():
+                    column.extend([None] * len(values))
             elif kind == "layer_info":
                 for info in record["layers"]:
                     layer_info[str(info["name"])] = dict(info)

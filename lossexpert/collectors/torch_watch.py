@@ -123,6 +123,16 @@ def _shard_reduce(
     return reduce, mask
 
 
+def _loss_record(
+    split: str, step: int, extra: dict[str, Any] | None, value: float
+) -> dict[str, Any]:
+    record: dict[str, Any] = {"type": "loss", "split": split, "step": step}
+    if extra:
+        record.update(extra)
+    record["value"] = value
+    return record
+
+
 class Watch:
     """A recording of one training run. Use as a context manager (see ``lossexpert.watch``)."""
 
@@ -215,7 +225,8 @@ class Watch:
         self._reset_next = False  # the step after a sampled one looks for a gradient reset
         self._acts = ActivationStats(act_modules, len(layers), self._device, self._warn_off)
         self._data = _data.DataStats(data_batches, self._write, self._warn_off)
-        self._pending_losses: list[tuple[dict[str, Any], torch.Tensor]] = []
+        # (split, step, epoch/metrics or None, detached loss) until the next batched copy
+        self._pending_losses: list[tuple[str, int, dict[str, Any] | None, torch.Tensor]] = []
         self._sampled_now = self.schedule.sampled(0)
         self._scaler = scaler
         self._scaler_step: Callable[..., Any] | None = None
@@ -264,19 +275,17 @@ class Watch:
         if self._closed or "log" in self._off:
             return
         try:
-            record: dict[str, Any] = {
-                "type": "loss",
-                "split": split,
-                "step": self.step if step is None else int(step),
-            }
-            if epoch is not None:
-                record["epoch"] = float(epoch)
-            if metrics:
-                extra = {
+            at = self.step if step is None else int(step)
+            # Epoch and metrics, when given: the record is built when the batch is copied, so
+            # the common call (a loss tensor and nothing else) costs a tuple and an append.
+            extra: dict[str, Any] | None = None
+            if epoch is not None or metrics:
+                extra = {} if epoch is None else {"epoch": float(epoch)}
+                floats = {
                     k: float(v) for k, v in metrics.items() if not isinstance(v, torch.Tensor)
                 }
-                if extra:
-                    record["metrics"] = extra
+                if floats:
+                    extra["metrics"] = floats
             if target is not None and split == "train":
                 self._data.observe_target(target)
             if isinstance(loss, torch.Tensor):
@@ -287,12 +296,12 @@ class Watch:
                     torch.distributed.all_reduce(value)
                     value /= torch.distributed.get_world_size()
                 if self.rank == 0:
-                    self._pending_losses.append((record, value))
-                    if len(self._pending_losses) >= self.loss_transfer_every:
+                    pending = self._pending_losses
+                    pending.append((split, at, extra or None, value))
+                    if len(pending) >= self.loss_transfer_every:
                         self._flush_losses()
             else:
-                record["value"] = float(loss)
-                self._write(record)
+                self._write(_loss_record(split, at, extra, float(loss)))
         except Exception as err:
             self._warn_off("log", repr(err))
 
@@ -499,16 +508,29 @@ class Watch:
     def _flush_losses(self) -> None:
         if not self._pending_losses:
             return
-        tensors = [v for _, v in self._pending_losses]
+        pending, self._pending_losses = self._pending_losses, []
+        tensors = [entry[3] for entry in pending]
         try:  # the usual case: every logged loss has the same shape (0-d or one element)
             stacked = torch.stack(tensors).reshape(len(tensors))
         except RuntimeError:
             stacked = torch.stack([v.reshape(()) for v in tensors])
         values = stacked.float().cpu().tolist()  # the one transfer
-        for (record, _), value in zip(self._pending_losses, values, strict=True):
-            record["value"] = value
-        self._sink.write_many([record for record, _ in self._pending_losses])
-        self._pending_losses = []
+        # Consecutive plain losses of one split (no epoch, no metrics: the train loss logged
+        # every step) go column-wise in one "losses" record; encoding one record per step was
+        # most of what a logged loss cost.
+        records: list[dict[str, Any]] = []
+        column: dict[str, Any] | None = None
+        for (split, at, extra, _), value in zip(pending, values, strict=True):
+            if extra is None and column is not None and column["split"] == split:
+                column["step"].append(at)
+                column["value"].append(value)
+            elif extra is None:
+                column = {"type": "losses", "split": split, "step": [at], "value": [value]}
+                records.append(column)
+            else:
+                column = None
+                records.append(_loss_record(split, at, extra, value))
+        self._sink.write_many(records)
 
     def _write(self, record: dict[str, Any]) -> None:
         self._sink.write(record)
