@@ -262,3 +262,15 @@ def test_a_loop_seen_resetting_its_gradients_lowers_the_gradient_bug() -> None:
     assert bug({**cfg, "zero_grad": True}) < bug(cfg) > 0
     d = lossexpert.diagnose(_run({**cfg, "zero_grad": False}, train=_stuck_at_chance()))
     assert _causes(d)[0] == "gradient_bug"
+
+
+def test_progress_is_read_from_the_untrained_models_loss() -> None:
+    # A real suite run, healthy: an MLP on diabetes (SGD with momentum) whose loss falls from
+    # 1.07 to 0.65 within its first logged points. The median of those points (0.86) is not
+    # where training started; against the first point the loss fell by more than half.
+    d = lossexpert.diagnose(suite_run("none_regression_diabetes_spike_recovers_s0"))
+    assert d.healthy, [p.id for p in d.problems]
+    # A curve that barely moves from its first point is still called high.
+    flat = [1.0] + [0.8 + 0.01 * math.sin(i) for i in range(299)]
+    d = lossexpert.diagnose(_run({"task": "regression"}, train=flat))
+    assert "train.high_final" in {s.symptom for s in d.symptoms}

@@ -258,15 +258,18 @@ def _progress_symptoms(
                 classes=c,
             )
     elif (
-        s.start > 0 and s.final / s.start > th.high_final_vs_start and plateaued and not s.is_window
+        (begin := _begin(s)) > 0
+        and s.final / begin > th.high_final_vs_start
+        and plateaued
+        and not s.is_window
     ):
         out.add(
             "train.high_final",
             "curves",
-            grade(s.final / s.start, th.high_final_vs_start, th.train_high_final_vs_start_full_at),
+            grade(s.final / begin, th.high_final_vs_start, th.train_high_final_vs_start_full_at),
             final=s.final,
-            start=s.start,
-            ratio=s.final / s.start,
+            start=begin,
+            ratio=s.final / begin,
         )
     level = _level_vs_chance(run, s, chance)
     sparse = s.n < th.min_points  # a few posted points falling is early training, no verdict
@@ -347,6 +350,15 @@ def _shape_symptoms(
                 chance_r2=r2[1],
                 period=period,
             )
+
+
+def _begin(s: F.CurveSummary) -> float:
+    """Where training started from: the untrained model's loss (the first point, when logged at
+    step 0 or 1) if it is above the robust start level, which a loss falling fast in its first
+    points pulls down."""
+    if s.first_step <= 1 and not s.is_window and math.isfinite(s.first):
+        return max(s.start, s.first)
+    return s.start
 
 
 def _val_test_symptoms(
