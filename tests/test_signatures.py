@@ -274,3 +274,15 @@ def test_progress_is_read_from_the_untrained_models_loss() -> None:
     flat = [1.0] + [0.8 + 0.01 * math.sin(i) for i in range(299)]
     d = lossexpert.diagnose(_run({"task": "regression"}, train=flat))
     assert "train.high_final" in {s.symptom for s in d.symptoms}
+
+
+def test_a_val_rise_the_train_loss_shares_is_not_over_fitting() -> None:
+    # A real suite run, healthy: a small transformer (Adam 3e-3) whose val loss went from 0.105
+    # to 0.154 late in training while its train loss went from 0.08 to 0.128 over the same
+    # steps: the gap did not widen, the training itself got noisier.
+    d = lossexpert.diagnose(suite_run("none_transformer_sequence_reference_s0"))
+    assert d.healthy, [p.id for p in d.problems]
+    # Over-fitting proper: the train loss holds near zero while val climbs.
+    d = lossexpert.diagnose(suite_run("overfitting_resnet_digits_sev2_s0"))
+    assert "val.rising" in {s.symptom for s in d.symptoms}
+    assert _causes(d)[0] == "overfitting"

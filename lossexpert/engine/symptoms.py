@@ -40,7 +40,7 @@ from lossexpert.engine.signatures import (
     val_signatures,
 )
 from lossexpert.kb.thresholds import Thresholds
-from lossexpert.runformat import Config, DataStats, LayerStats, Run
+from lossexpert.runformat import Config, DataStats, LayerStats, Run, Split
 
 __all__ = [
     "Event",
@@ -77,7 +77,7 @@ def extract(run: Run, th: Thresholds) -> Findings:
             out.missing.append(f"curves.{split}")
     if train is not None:
         _train_symptoms(run, series["train"], tr, chance, th, out)
-    _val_test_symptoms(summaries, ref, chance, th, out)
+    _val_test_symptoms(summaries, series, ref, chance, th, out)
     _config_symptoms(run, th, out)
     config_signatures(run, th, out)
     if run.layers:
@@ -352,6 +352,30 @@ def _shape_symptoms(
             )
 
 
+def _train_rise(series: Mapping[Split, F.Series], va: F.CurveSummary) -> float:
+    """How much the train loss rose from the val minimum's step to the end (0 if it fell).
+
+    Over-fitting is a generalisation gap that widens: val rises while train keeps falling or
+    holds. What train rose by over the same steps is the training itself getting worse (a step
+    that became too large, a noisy phase), which the train curve's own symptoms judge; only the
+    rest of val's rise is the gap widening."""
+    train, val = series.get("train"), series.get("val")
+    if train is None or val is None:
+        return 0.0
+    ok = np.isfinite(train.values)
+    steps, values = train.steps[ok], train.values[ok]
+    vsteps = val.steps[np.isfinite(val.values)]
+    if vsteps.size < 2 or steps.size == 0:
+        return 0.0
+    gap = float(np.median(np.diff(vsteps)))  # the steps between two evaluations
+    near = values[np.abs(steps - va.min_step) <= gap]
+    late_from = vsteps[-max(1, min(vsteps.size, round(vsteps.size / 5)))]
+    late = values[steps >= late_from - gap / 2]
+    if near.size == 0 or late.size == 0:
+        return 0.0
+    return max(0.0, float(np.median(late)) - float(np.median(near)))
+
+
 def _begin(s: F.CurveSummary) -> float:
     """Where training started from: the untrained model's loss (the first point, when logged at
     step 0 or 1) if it is above the robust start level, which a loss falling fast in its first
@@ -363,6 +387,7 @@ def _begin(s: F.CurveSummary) -> float:
 
 def _val_test_symptoms(
     summaries: Mapping[str, F.CurveSummary | None],
+    series: Mapping[Split, F.Series],
     ref: float | None,
     chance: float | None,
     th: Thresholds,
@@ -379,6 +404,10 @@ def _val_test_symptoms(
         # noisy evaluation is not over-fitting.
         late = va.n >= th.val_late_level_min_points
         rise = va.late_level - va.minimum if late else va.final - va.minimum
+        # The gap's growth: what train rose by over the same steps is not over-fitting.
+        widening = rise - _train_rise(series, va)
+        if widening < rise:
+            out.context["val_rise_shared_with_train"] = round(rise - widening, 4)
         stopped = _stopped_at_minimum(va, summaries, th)
         if stopped:
             out.missing.append("curves.val.stopped_at_minimum")
@@ -387,11 +416,11 @@ def _val_test_symptoms(
             va.n >= th.val_trend_min_points
             and not stopped
             and va.minimum > 0
-            and rise > th.val_rise_vs_noise * va.noise_abs
-            and rise / va.minimum > th.val_rise_rel
+            and widening > th.val_rise_vs_noise * va.noise_abs
+            and widening / va.minimum > th.val_rise_rel
             and va.min_position < th.val_min_before
             and va.points_after_min >= th.val_rise_min_points_after_min
-            and (scale is None or rise > th.val_rise_abs_vs_ref * scale)
+            and (scale is None or widening > th.val_rise_abs_vs_ref * scale)
         ):
             out.add(
                 "val.rising",
