@@ -286,3 +286,15 @@ def test_a_val_rise_the_train_loss_shares_is_not_over_fitting() -> None:
     d = lossexpert.diagnose(suite_run("overfitting_resnet_digits_sev2_s0"))
     assert "val.rising" in {s.symptom for s in d.symptoms}
     assert _causes(d)[0] == "overfitting"
+
+
+def test_a_rise_after_a_fall_gives_back_progress_counted_from_the_untrained_model() -> None:
+    # A real suite run, healthy, read from its curves alone: warm restarts on diabetes, a
+    # per-step loss that jumps between 0.1 and 0.6. Its smoothed minimum (0.31) to its end
+    # (0.45) gives back a quarter of the progress counted from the robust start (0.86), less
+    # than a fifth of the progress from the untrained model's loss (1.07): noise, not a climb.
+    d = lossexpert.diagnose(
+        suite_run("none_regression_diabetes_warm_restarts_s0"), evidence=("curves",)
+    )
+    assert "train.rise_after_fall" not in {s.symptom for s in d.symptoms}
+    assert d.healthy

@@ -233,6 +233,15 @@ def summarize(series: Series, th: Thresholds) -> CurveSummary | None:
     )
 
 
+def begin_level(s: CurveSummary) -> float:
+    """Where training started from: the untrained model's loss (the first point, when logged at
+    step 0 or 1) if it is above the robust start level, which a loss falling fast in its first
+    points pulls down."""
+    if s.first_step <= 1 and not s.is_window and math.isfinite(s.first):
+        return max(s.start, s.first)
+    return s.start
+
+
 def _sign_changes(values: FloatArray) -> float:
     """Share of consecutive changes that reverse direction: ~0 for a steady trend, ~2/3 for
     noise around a level."""

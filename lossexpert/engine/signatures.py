@@ -220,11 +220,12 @@ def _rise_after_fall(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings)
         return
     if _lr_raised_after(run, s.min_step, th):
         return  # a warm restart raises the loss on purpose
-    fell = s.minimum <= (1 - th.no_progress_rel) * s.start
+    begin = F.begin_level(s)  # the progress made is counted from the untrained model's loss
+    fell = s.minimum <= (1 - th.no_progress_rel) * begin
     rise = s.final / s.minimum
     # Minibatch noise around a low level is not a climb: the climb must give back a real
     # share of the progress made.
-    given_back = (s.final - s.minimum) / max(s.start - s.minimum, 1e-12)
+    given_back = (s.final - s.minimum) / max(begin - s.minimum, 1e-12)
     if fell and rise >= th.rise_after_fall and given_back >= th.rise_given_back:
         out.add(
             "train.rise_after_fall",

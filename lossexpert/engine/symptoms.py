@@ -258,7 +258,7 @@ def _progress_symptoms(
                 classes=c,
             )
     elif (
-        (begin := _begin(s)) > 0
+        (begin := F.begin_level(s)) > 0
         and s.final / begin > th.high_final_vs_start
         and plateaued
         and not s.is_window
@@ -374,15 +374,6 @@ def _train_rise(series: Mapping[Split, F.Series], va: F.CurveSummary) -> float:
     if near.size == 0 or late.size == 0:
         return 0.0
     return max(0.0, float(np.median(late)) - float(np.median(near)))
-
-
-def _begin(s: F.CurveSummary) -> float:
-    """Where training started from: the untrained model's loss (the first point, when logged at
-    step 0 or 1) if it is above the robust start level, which a loss falling fast in its first
-    points pulls down."""
-    if s.first_step <= 1 and not s.is_window and math.isfinite(s.first):
-        return max(s.start, s.first)
-    return s.start
 
 
 def _val_test_symptoms(
