@@ -14,6 +14,7 @@ import torch
 from sklearn.datasets import load_digits
 
 import lossexpert
+from lossexpert.collectors._watch.zeroing import CHECKS, GradientReset
 
 X_ALL, Y_ALL = load_digits(return_X_y=True)
 X = torch.tensor(X_ALL / 16.0, dtype=torch.float32)
@@ -84,3 +85,39 @@ def test_a_loop_without_zero_grad_is_seen_and_named_first(tmp_path: Path) -> Non
     assert "config.grads_accumulate" in {s.symptom for s in d.symptoms}
     assert not d.healthy
     assert d.findings[0].cause == "gradient_bug"
+
+
+def _looks(reset: GradientReset, weight: torch.Tensor, *, replace: bool, zero: bool) -> None:
+    for step in range(CHECKS):
+        weight.grad = torch.ones_like(weight) if weight.grad is None else weight.grad
+        reset.before_sampled_step(step * 10, [weight.grad.reshape(-1)[:4].clone()])
+        if replace:
+            weight.grad = torch.ones_like(weight)  # zero_grad() then backward: a new tensor
+        elif zero:
+            weight.grad.zero_()
+            weight.grad += 1
+        else:
+            weight.grad += 1  # kept and summed
+        reset.before_next_step()
+
+
+def test_without_the_values_the_same_tensors_give_no_verdict() -> None:
+    # Under FSDP2 only the tensors' identity is read: new tensors are a reset, the same ones
+    # (zeroed in place or kept: no telling) give no verdict, never a false "not reset".
+    index = [torch.arange(4)]
+    for replace, zero, want in ((True, False, True), (False, True, None), (False, False, None)):
+        weight = torch.zeros(8, requires_grad=True)
+        reset = GradientReset([weight], index, values=False)
+        _looks(reset, weight, replace=replace, zero=zero)
+        assert reset.done and reset.resolve() is want
+        assert reset.resolve() is want  # asked again at the next transfer: the same answer
+
+
+def test_gradients_that_are_always_zero_give_no_verdict_then_or_later() -> None:
+    weight = torch.zeros(8, requires_grad=True)
+    reset = GradientReset([weight], [torch.arange(4)], values=True)
+    for step in range(CHECKS):
+        weight.grad = torch.zeros_like(weight) if weight.grad is None else weight.grad
+        reset.before_sampled_step(step * 10, [weight.grad.reshape(-1)[:4].clone()])
+        reset.before_next_step()
+    assert reset.resolve() is None and reset.resolve() is None

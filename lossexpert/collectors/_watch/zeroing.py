@@ -27,7 +27,8 @@ step also give ``rho`` near 1, but they do not grow as a sum does. ``true`` othe
 
 Only gradient values that the layer statistics take anyway are read; the comparison is a few
 kernels on the device at the first ``CHECKS`` sampled steps, and its numbers cross to the host
-with the next batched transfer. Under FSDP2 (sharded gradients) only the tensor identity is used.
+with the next batched transfer. Under FSDP2 (sharded gradients) only the tensor identity is
+used: new tensors are a reset, the same ones give no verdict.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class GradientReset:
         self._before: list[torch.Tensor] = []
         self.pending = False
         self._replaced = 0  # looks that found new .grad tensors
+        self._undecided = 0  # looks that found the same tensors and could not read values
         self._kept: list[torch.Tensor] = []  # [<G(t+1), G(t)>, ||G(t)||^2] per look, on device
         self._steps: list[int] = []  # the sampled step of each look
         self._step = 0
@@ -65,7 +67,7 @@ class GradientReset:
 
     @property
     def done(self) -> bool:
-        return self._replaced + len(self._kept) >= CHECKS
+        return self._replaced + self._undecided + len(self._kept) >= CHECKS
 
     def before_sampled_step(self, step: int, grad_parts: list[torch.Tensor]) -> None:
         """At the pre-step hook of sampled step ``step``, after the layer statistics took
@@ -104,9 +106,9 @@ class GradientReset:
                 self._kept.append(torch.stack([dot, sq]))
                 self._steps.append(self._step)
         else:
-            # identity only (FSDP2): the same tensors, no values to compare
-            self._kept.append(torch.tensor([1.0, 1.0], dtype=torch.float64))
-            self._steps.append(self._step)
+            # FSDP2: the same tensors were zeroed in place or kept, and without their values
+            # the two cannot be told apart: no vote.
+            self._undecided += 1
         self._refs, self._before = [], []
 
     def resolve(self) -> bool | None:
@@ -116,6 +118,8 @@ class GradientReset:
         if self._replaced:
             self.verdict = True
             return True
+        if not self._kept:  # only undecided looks: no verdict
+            return None
         pairs: list[Any] = torch.stack(self._kept).cpu().tolist()
         looks = [
             (step, dot / sq, sq)
@@ -123,11 +127,11 @@ class GradientReset:
             if sq > 0 and math.isfinite(dot / sq)
         ]
         if len(looks) < 2:  # zero or non-finite gradients: nothing to compare, no verdict
-            self._kept, self._replaced = [], CHECKS
+            self._kept, self._undecided = [], CHECKS
             return None
         carried = statistics.median(rho for _, rho, _ in looks) >= CARRY
         (t0, _, sq0), (t1, _, sq1) = looks[0], looks[-1]
-        expected = math.sqrt((t1 + 1) / (t0 + 1)) if self.values else 1.0
-        grew = not self.values or math.sqrt(sq1 / sq0) >= max(GROWTH, expected / 2)
+        expected = math.sqrt((t1 + 1) / (t0 + 1))
+        grew = math.sqrt(sq1 / sq0) >= max(GROWTH, expected / 2)
         self.verdict = not (carried and grew)
         return self.verdict
