@@ -555,10 +555,36 @@ def test_doctor_says_what_it_cannot_decide_about_the_test_set() -> None:
     run.pop("data", None)  # no run.describe_data("test", ...): only the curves say it
     d = lossexpert.doctor(**make(), run=run, budget_s=30)
     assert [p.id for p in d.problems] == ["test_loss_not_decreasing"]
-    assert any("describe_data" in w for w in d.warnings)
+    assert any("describe_data" in w and "test_loader=" in w for w in d.warnings)
     skipped = {p.name: p.reason for p in d.probes if p.status == "skipped"}
     for name in ("overfit_batch", "lr_range", "input_dependence", "val_gap"):
         assert "no cause in contention" in skipped[name]
+
+
+def test_a_test_loader_tells_a_shifted_test_set_from_noisy_test_inputs() -> None:
+    """The same recording (test loss far above val, no test statistics): given the test
+    inputs, the doctor compares them with the training inputs, and the comparison decides."""
+    run = json.loads((ROOT / "examples/runs/test_distribution_shift.json").read_text())
+    run.pop("data", None)
+    xt, _, xv, yv = _data()
+    gen = torch.Generator().manual_seed(1)
+    sd = float(xt.std())
+    variants = {
+        "distribution_shift": xv + 1.5 * sd,  # every feature moved by 1.5 std
+        "test_noise": xv + torch.randn(xv.shape, generator=gen) * 1.5 * sd,
+    }
+    for cause, x_test in variants.items():
+        # Labels the doctor must not read: -1 is no class of this model.
+        test = DataLoader(TensorDataset(x_test, torch.full_like(yv, -1)), batch_size=64)
+        d = lossexpert.doctor(**make(), run=run, test_loader=test, budget_s=30)
+        assert [p.id for p in d.problems] == ["test_loss_not_decreasing"]
+        assert d.findings[0].cause == cause, (cause, [f.cause for f in d.findings])
+        assert not any("test_loader=" in w for w in d.warnings)
+    # The unshifted test inputs: neither test-set rule has anything to say.
+    same = DataLoader(TensorDataset(xv, yv), batch_size=64)
+    d = lossexpert.doctor(**make(), run=run, test_loader=same, budget_s=30)
+    test_facts = {"data.test_shift", "data.test_noisier"}
+    assert not test_facts & {e.symptom for f in d.findings for e in f.evidence}
 
 
 def test_reports_show_a_fix_that_was_not_confirmed() -> None:

@@ -112,6 +112,7 @@ def score(
                 crit,
                 built.train_loader,
                 val_loader=built.val_loader,
+                test_loader=built.test_loader,
                 run=recording,
                 budget_s=budget,
             )

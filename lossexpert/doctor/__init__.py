@@ -34,6 +34,7 @@ def doctor(
     loader: Any,
     *,
     val_loader: Any = None,
+    test_loader: Any = None,
     run: str | os.PathLike[str] | Run | Mapping[str, Any] | None = None,
     budget_s: float = 60,
     lang: str = "en",
@@ -55,6 +56,10 @@ def doctor(
     every other entry is passed to the model as keyword arguments. A model output that is not a
     tensor gives its ``logits`` attribute or its first item.
 
+    ``val_loader`` gives held-out batches (the over-fitting experiments use them);
+    ``test_loader`` is read for its inputs only: their statistics are compared with the
+    training inputs' (a shifted or noisier test set), and never trained or evaluated on.
+
     ``run`` (a path, dict or ``Run``: the recording of the real training) joins its curves and
     layer statistics to the probe facts; without it, the doctor records a short training run of
     its own on copies (``steps`` optimizer steps). ``budget_s`` bounds the time of the probes;
@@ -73,6 +78,7 @@ def doctor(
         criterion,
         loader,
         val_loader=val_loader,
+        test_loader=test_loader,
         run=run,
         budget_s=budget_s,
         lang=lang,

@@ -10,13 +10,13 @@ from typing import Any
 from lossexpert.diagnosis import Diagnosis
 from lossexpert.doctor._bench import DoctorInputError
 
-_KEYS = ("model", "optimizer", "criterion", "loader", "val_loader")
+_KEYS = ("model", "optimizer", "criterion", "loader", "val_loader", "test_loader")
 
 
 def load_factory(target: str) -> dict[str, Any]:
     """``pkg.module:make`` -> the objects ``make()`` returns: a dict with the keys model,
-    optimizer, criterion, loader (or train_loader), optionally val_loader and run; or a tuple
-    (model, optimizer, criterion, loader[, val_loader])."""
+    optimizer, criterion, loader (or train_loader), optionally val_loader, test_loader and
+    run; or a tuple (model, optimizer, criterion, loader[, val_loader[, test_loader]])."""
     module_name, _, attr = target.partition(":")
     if not module_name or not attr:
         raise DoctorInputError(f"{target}: expected pkg.module:function")
@@ -43,11 +43,11 @@ def load_factory(target: str) -> dict[str, Any]:
         if missing:
             raise DoctorInputError(f"{target}: the dict {attr}() returned lacks {missing[0]!r}")
         return {k: objs[k] for k in (*_KEYS, "run") if k in objs}
-    if isinstance(made, tuple | list) and len(made) in (4, 5):
+    if isinstance(made, tuple | list) and len(made) in (4, 5, 6):
         return dict(zip(_KEYS, made, strict=False))
     raise DoctorInputError(
         f"{target}: {attr}() must return a dict or a tuple (model, optimizer, criterion, "
-        f"loader[, val_loader]), got {type(made).__name__}"
+        f"loader[, val_loader[, test_loader]]), got {type(made).__name__}"
     )
 
 

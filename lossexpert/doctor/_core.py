@@ -21,15 +21,20 @@ from typing import Any
 import torch
 
 from lossexpert._diagnose import _thresholds, diagnose
+from lossexpert.collectors._watch.data import describe
 from lossexpert.collectors.runfile import load_run
 from lossexpert.diagnosis import Diagnosis, ProbeResult
 from lossexpert.doctor import PROBE_NAMES
 from lossexpert.doctor._bench import (
+    Batch,
     Bench,
     DoctorInputError,
     build_bench,
+    concat,
+    float_inputs,
     rechunk,
     rng_guard,
+    take_batches,
 )
 from lossexpert.doctor._probes import (
     BEARS_ON,
@@ -47,7 +52,7 @@ from lossexpert.doctor._probes import (
 from lossexpert.engine.symptoms import Symptom
 from lossexpert.kb import knowledge_base
 from lossexpert.kb.texts import texts
-from lossexpert.runformat import Run
+from lossexpert.runformat import DataStats, Run, Split
 
 _WORDS = {
     "en": {
@@ -58,9 +63,9 @@ _WORDS = {
         "no_remedy": "no leading cause has a remedy that can be tried generically",
         "apply": "Apply the change that was tried on a copy and confirmed: {change}.",
         "test_undecided": "The test-set causes (a shifted test set, noisy test inputs) cannot "
-        "be decided by experiment here: the doctor has the train and val data only; their "
-        "order above is the recording's. Record run.describe_data('test', x, y) to tell them "
-        "apart.",
+        "be told apart here: neither the recording nor the doctor has the test inputs; their "
+        "order above is the recording's. Pass test_loader= to the doctor (or record "
+        "run.describe_data('test', x, y)) to compare the test inputs with the training ones.",
         "noise_withdrawn": "Label noise is not reported: a copy trained with the reference "
         "recipe predicts held-out data at {ratio:.0%} of the loss it has with shuffled inputs, "
         "so the inputs explain most of the targets and the labels cannot be mostly noise.",
@@ -75,9 +80,9 @@ _WORDS = {
         "not_requested": "未要求运行",
         "no_remedy": "领先的原因都没有可以通用尝试的补救措施",
         "apply": "应用已在副本上试过并证实有效的修改：{change}。",
-        "test_undecided": "测试集方面的原因（测试集分布偏移、测试输入有噪声）在这里无法用实验"
-        "判定：doctor只有训练集和验证集的数据；上面的顺序来自记录。记录 "
-        "run.describe_data('test', x, y) 才能区分它们。",
+        "test_undecided": "测试集方面的原因（测试集分布偏移、测试输入有噪声）在这里无法区分："
+        "记录和doctor都没有测试集的输入；上面的顺序来自记录。给doctor传入 test_loader=（或记录 "
+        "run.describe_data('test', x, y)），即可比较测试输入和训练输入。",
         "noise_withdrawn": "不报告标签噪声：用参考方案训练的副本在留出数据上的loss只有打乱输入时的 "
         "{ratio:.0%}，输入解释了大部分目标，标签不可能大部分是噪声。",
         "withdrawn": "记录中的验证集loss上升了，但按同样的方式、同样的 {steps} 步训练的副本"
@@ -121,6 +126,7 @@ def run_doctor(
     loader: Any,
     *,
     val_loader: Any = None,
+    test_loader: Any = None,
     run: str | os.PathLike[str] | Run | Mapping[str, Any] | None = None,
     budget_s: float = 60,
     lang: str = "en",
@@ -147,7 +153,7 @@ def run_doctor(
     lim = limits or LIMITS
     start = time.monotonic()
     deadline = start + float(budget_s)
-    with rng_guard(loader, val_loader), torch.random.fork_rng(devices=[]):
+    with rng_guard(loader, val_loader, test_loader), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         bench = build_bench(
             model,
@@ -172,6 +178,10 @@ def run_doctor(
             if run is not None
             else _record(bench, steps or _record_steps(bench, step_s, budget_s))
         )
+        if test_loader is not None:
+            budget_batches = lim.bench_batches if max_batches is None else max_batches
+            test = take_batches(test_loader, budget_batches, "test_loader")
+            recorded = with_input_stats(recorded, {"train": bench.train, "test": test})
         ctx.trained_steps = _trained_steps(recorded)
         if run is not None:
             ctx.recorded_train = _train_curve(recorded)
@@ -418,6 +428,23 @@ def _information(name: str, d: Diagnosis) -> float:
     # A cause nothing points to yet keeps a small share (a prior of 0.05: c(1-c) ~ 0.05), so
     # an experiment that could reveal it still runs when the budget allows, after the others.
     return sum(c * (1 - c) for c in (found.get(cause, 0.05) for cause in bears))
+
+
+def with_input_stats(run: Run, splits: Mapping[Split, list[Batch]]) -> Run:
+    """The recording with the input statistics of the splits it lacks, described from the
+    batches the doctor holds, as ``watch.describe_data`` would have recorded them: the
+    knowledge base's test-set rules (a shifted test set, noisier test inputs) compare the
+    test inputs with the training inputs, which a recording without ``describe_data`` cannot.
+    Inputs only: the doctor never reads the test labels."""
+    data = dict(run.data or {})
+    for split, batches in splits.items():
+        if split in data or not batches:
+            continue
+        x = float_inputs(concat(batches))
+        if x is None or x.dim() < 2:
+            continue  # token ids: no feature means to compare
+        data[split] = DataStats(**describe(x.detach().cpu()))
+    return run.model_copy(update={"data": data}) if len(data) != len(run.data or {}) else run
 
 
 def _train_curve(run: Run) -> tuple[list[int], list[float]] | None:
