@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -67,6 +68,7 @@ def cnn() -> nn.Module:
 
 
 CLOCK: Callable[[], float] = time.perf_counter
+WATCH_KWARGS: dict[str, Any] = {}  # --budget: a non-default overhead_budget, to compare
 
 
 def block(
@@ -105,7 +107,9 @@ def measure(
     crit = nn.CrossEntropyLoss()
     plain: list[float] = []
     watched: list[float] = []
-    with lossexpert.watch(model, opt, workdir / f"{name[:3]}.jsonl", criterion=crit) as run:
+    with lossexpert.watch(
+        model, opt, workdir / f"{name[:3]}.jsonl", criterion=crit, **WATCH_KWARGS
+    ) as run:
 
         def log(loss: torch.Tensor) -> None:
             run.log("train", loss)
@@ -143,7 +147,7 @@ def fresh(
         start = CLOCK()
         if watched:
             path = workdir / f"fresh-{name[:3]}-{index}.jsonl"
-            with lossexpert.watch(model, opt, path, criterion=crit) as run:
+            with lossexpert.watch(model, opt, path, criterion=crit, **WATCH_KWARGS) as run:
                 block(model, opt, crit, x, y, steps, lambda loss: run.log("train", loss))
         else:
             block(model, opt, crit, x, y, steps, None)
@@ -189,22 +193,33 @@ def main() -> None:
     parser.add_argument("--fresh-steps", type=int, default=1000)
     parser.add_argument("--fresh-repeats", type=int, default=9)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument(
+        "--budget", type=float, default=None, help="overhead_budget (default: watch's own)"
+    )
+    parser.add_argument("--only", choices=("fresh", "steady"), default=None)
     args = parser.parse_args()
+    if args.budget is not None:
+        WATCH_KWARGS["overhead_budget"] = args.budget
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     torch.set_num_threads(1)
     rows: list[tuple[str, dict[str, float | str]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, make, shape in MODELS:
-            rows.append(
-                (
-                    f"fresh watch, first {args.fresh_steps} steps",
-                    fresh(name, make, shape, args.fresh_steps, args.fresh_repeats, Path(tmp)),
+            if args.only != "steady":
+                rows.append(
+                    (
+                        f"fresh watch, first {args.fresh_steps} steps",
+                        fresh(name, make, shape, args.fresh_steps, args.fresh_repeats, Path(tmp)),
+                    )
                 )
-            )
-            rows.append(
-                ("steady state", measure(name, make, shape, args.steps, args.repeats, Path(tmp)))
-            )
+            if args.only != "fresh":
+                rows.append(
+                    (
+                        "steady state",
+                        measure(name, make, shape, args.steps, args.repeats, Path(tmp)),
+                    )
+                )
     print(
         f"torch {torch.__version__}, 1 thread, {args.clock} clock; steady state: "
         f"{args.repeats} repeats x {args.steps} steps, median per-step time; "

@@ -32,6 +32,7 @@ from lossexpert.doctor import PROBE_NAMES  # noqa: E402
 from lossexpert.doctor import _probes as P  # noqa: E402
 from lossexpert.doctor._bench import build_bench  # noqa: E402
 from lossexpert.kb import DEFAULT_THRESHOLDS  # noqa: E402
+from tests.conftest import suite_run  # noqa: E402
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -360,6 +361,29 @@ def test_loop_replay_probe() -> None:
     assert facts(P.probe_loop_replay(after)) == set()
     # The doctor's own recording is its own loop: the probe has nothing to test.
     assert facts(P.probe_loop_replay(context(objs))) == set()
+
+
+def test_a_plateau_the_experiments_clear_the_model_and_loop_of_is_put_down_to_the_data() -> None:
+    """Labels 30 % replaced at random on digits: the CNN plateaus at 64 % of chance. The
+    passive diagnosis blames the model's structure; the experiments clear it (it overfits
+    one batch; a textbook loop ends where the recording did), which leaves the data: label
+    noise and uninformative inputs, which the data alone cannot tell apart."""
+    name = "noisy_data_cnn_digits_sev1_s0"
+    run = suite_run(name)
+    objs = _suite_case(name)
+    cleared = ("labels_and_data", "gradient_flow", "initial_loss", "overfit_batch", "loop_replay")
+    d = lossexpert.doctor(**objs, run=run, budget_s=30, probes=cleared)
+    found = {f.cause: f for f in d.findings}
+    for cause, rule in (
+        ("noisy_data", "PROBE-NOISY-BY-EXCLUSION"),
+        ("feature_selection", "PROBE-FEAT-BY-EXCLUSION"),
+    ):
+        assert rule in {r.rule for r in found[cause].rules}
+    assert [f.cause for f in d.findings[:2]] == ["noisy_data", "feature_selection"]
+    # Without the loop replay the loop is not cleared: the rule stays silent.
+    d = lossexpert.doctor(**objs, run=run, budget_s=30, probes=cleared[:-1])
+    fired = {r.rule for f in d.findings for r in f.rules}
+    assert not fired & {"PROBE-NOISY-BY-EXCLUSION", "PROBE-FEAT-BY-EXCLUSION"}
 
 
 def test_doctor_blames_a_loop_that_never_zeroes_the_gradients() -> None:

@@ -67,5 +67,21 @@ CAUSE = CauseUnit(
                 "memorises the training set because the inputs carry nothing it can generalise."
             ),
         ),
+        RuleUnit(
+            id="PROBE-FEAT-BY-EXCLUSION",
+            when=("train.high_final", "probe.overfit_ok", "probe.replay_matches"),
+            unless=("train.still_falling",),
+            cf=0.35,
+            priority=640,
+            description=(
+                "The model and its optimizer fit one batch (no bug in the model, the loss or "
+                "the optimizer), and a textbook loop over the same batches ends where the "
+                "recording did (not the loop): what holds the loss up is then most likely the "
+                "data (or a model too small for the whole set; the capacity rules weigh that). "
+                "Inputs that do not carry the signal set the same floor as noisy labels (from "
+                "the data alone the two cannot be told apart: the target is noise given these "
+                "inputs)."
+            ),
+        ),
     ),
 )

@@ -78,5 +78,19 @@ CAUSE = CauseUnit(
                 "other (label noise sets a floor on the loss)."
             ),
         ),
+        RuleUnit(
+            id="PROBE-NOISY-BY-EXCLUSION",
+            when=("train.high_final", "probe.overfit_ok", "probe.replay_matches"),
+            unless=("train.still_falling",),
+            cf=0.35,
+            priority=640,
+            description=(
+                "The model and its optimizer fit one batch (no bug in the model, the loss or "
+                "the optimizer), and a textbook loop over the same batches ends where the "
+                "recording did (not the loop): what holds the loss up is then most likely the "
+                "data (or a model too small for the whole set; the capacity rules weigh that). "
+                "Labels that contradict each other set a floor on the loss."
+            ),
+        ),
     ),
 )
