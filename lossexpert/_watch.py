@@ -26,7 +26,7 @@ def watch(model: Any, optimizer: Any, path: str | Path, **options: Any) -> Watch
     ``criterion`` (the loss module: loss type, task, label statistics), ``loader`` (batch
     size, shuffle, data set size), ``name``, ``tags``, ``every`` (sample every N optimizer
     steps, default 50, widened after the dense window when sampled steps would take more than
-    ``overhead_budget`` of the training time, default 0.005; ``None`` keeps ``every`` exact),
+    ``overhead_budget`` of the training time, default 0.0025; ``None`` keeps ``every`` exact),
     ``dense_steps``/``dense_every`` (denser sampling early: every 10 of
     the first 200), ``transfer_every`` (samples per device->host copy), ``data_batches``
     (batches used for input/label statistics), ``average_across_ranks`` (all-reduce logged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,15 +11,27 @@ import pytest
 from lossexpert.collectors._watch.schedule import Schedule
 
 
-def feed(schedule: Schedule, plain_s: float, sampled_s: float, steps: int) -> list[int]:
-    """Steps of ``plain_s`` seconds, sampled ones ``sampled_s``; the intervals chosen."""
+def drive(schedule: Schedule, seconds: Callable[[int, bool], float], steps: int) -> list[int]:
+    """Steps of ``seconds(step, sampled)``, timed as the collector times them (the end of a
+    step read only where ``clock`` says, a duration only between two consecutive readings);
+    the intervals chosen."""
     chosen = []
+    last = -2
     for step in range(steps):
         sampled = schedule.sampled(step)
-        new = schedule.observe(step, sampled_s if sampled else plain_s, sampled)
-        if new is not None:
-            chosen.append(new)
+        if not schedule.clock(step):
+            continue
+        if last == step - 1:
+            new = schedule.observe(step, seconds(step, sampled), sampled)
+            if new is not None:
+                chosen.append(new)
+        last = step
     return chosen
+
+
+def feed(schedule: Schedule, plain_s: float, sampled_s: float, steps: int) -> list[int]:
+    """Steps of ``plain_s`` seconds, sampled ones ``sampled_s``; the intervals chosen."""
+    return drive(schedule, lambda step, sampled: sampled_s if sampled else plain_s, steps)
 
 
 def test_a_costly_sample_on_a_fast_step_widens_the_interval_to_fit_the_budget() -> None:
@@ -49,17 +62,24 @@ def test_without_a_budget_the_interval_is_exact() -> None:
 
 
 def test_a_validation_pass_in_one_interval_does_not_move_it() -> None:
+    def seconds(step: int, sampled: bool) -> float:
+        if step % 300 == 249:
+            return 5.0  # the evaluation loop between epochs lands in one timed step
+        return 0.0204 if sampled else 0.020
+
+    assert drive(Schedule(50, 200, 10, budget=0.005), seconds, 3000) == []
+
+
+def test_only_the_steps_the_budget_needs_are_timed() -> None:
+    # 1 ms steps, a sample costs 0.4 ms more: the same interval as when every step is timed,
+    # from the window of each sample and the plain steps just before it.
     schedule = Schedule(50, 200, 10, budget=0.005)
-    chosen = []
-    for step in range(3000):
-        sampled = schedule.sampled(step)
-        seconds = 0.020 if not sampled else 0.0204
-        if step % 300 == 299:
-            seconds = 5.0  # the evaluation loop between epochs lands in one step's interval
-        new = schedule.observe(step, seconds, sampled)
-        if new is not None:
-            chosen.append(new)
-    assert chosen == []
+    assert feed(schedule, 0.001, 0.0014, 2000) == [80]
+    timed = [s for s in range(4000, 4800) if schedule.clock(s)]
+    assert len(timed) <= 12 * 800 // 80  # 8 plain + the step before + 2 windows + 1 start
+    assert all(schedule.clock(s) for s in (4000, 4001, 3999, 3990))  # around sample 4000
+    assert not Schedule(50, 200, 10, budget=None).clock(4000)  # nothing to time
+    assert not Schedule(50, 200, 10).clock(100)  # the dense window is never timed
 
 
 def test_a_real_watch_records_the_widened_interval(tmp_path: Path) -> None:
@@ -95,11 +115,8 @@ def test_a_samples_cost_is_read_over_the_steps_around_it() -> None:
     # Half of a 0.4 ms sample lands in the step before it (activation hooks attached there):
     # read over its window, the sample still costs 0.4 ms, so 80 steps per sample.
     schedule = Schedule(50, 200, 10, budget=0.005)
-    chosen = []
-    for step in range(2000):
-        sampled = schedule.sampled(step)
-        seconds = 0.0012 if sampled or schedule.sampled(step + 1) else 0.001
-        new = schedule.observe(step, seconds, sampled)
-        if new is not None:
-            chosen.append(new)
-    assert chosen == [80]
+
+    def seconds(step: int, sampled: bool) -> float:
+        return 0.0012 if sampled or schedule.sampled(step + 1) else 0.001
+
+    assert drive(schedule, seconds, 2000) == [80]

@@ -11,7 +11,7 @@ Cheap enough to leave on:
 - the update ratio uses a fixed random subset of each weight's elements: no copy of the model;
 - activation hooks are attached only for the forward pass of a sampled step;
 - after the dense early window, the sampling interval widens so that sampled steps take at
-  most ``overhead_budget`` (0.5 %) of the training time, measured by the wall clock between
+  most ``overhead_budget`` (0.25 %) of the training time, measured by the wall clock between
   steps (see ``_watch.schedule``).
 
 It never breaks training: an exception inside any hook is caught, reported once as a
@@ -58,7 +58,7 @@ from lossexpert.collectors._watch.introspect import (
     weighted_layers,
 )
 from lossexpert.collectors._watch.layers import UPDATE_SAMPLE, LayerStats
-from lossexpert.collectors._watch.schedule import Schedule
+from lossexpert.collectors._watch.schedule import DEFAULT_BUDGET, Schedule
 from lossexpert.collectors._watch.sink import Sink, close_quietly
 from lossexpert.collectors._watch.zeroing import GradientReset
 from lossexpert.runformat import FORMAT_ID, SERIES_FIELDS
@@ -158,11 +158,14 @@ class Watch:
         flush_records: int = 200,
         flush_seconds: float = 5.0,
         update_sample: int = UPDATE_SAMPLE,
-        overhead_budget: float | None = 0.005,
+        overhead_budget: float | None = DEFAULT_BUDGET,
     ) -> None:
         self.path = Path(path)
         self.schedule = Schedule(every, dense_steps, dense_every, budget=overhead_budget)
-        self._last_step_end: float | None = None  # perf_counter at the end of the last step
+        # perf_counter at the end of the last step the schedule times, and that step
+        self._last_step_end: float | None = None
+        self._last_timed = -2
+        self._data_open = True  # the train data statistics are still being gathered
         self.transfer_every = max(1, transfer_every)
         self.loss_transfer_every = max(1, loss_transfer_every)
         self.average_across_ranks = average_across_ranks
@@ -460,38 +463,46 @@ class Watch:
                 self._reset_next = self._reset.pending
 
     def _post_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        # Runs after every optimizer step: the common case (no sample before or after, no
+        # timing, data statistics done) is a few attribute reads.
         sampled = self._sampled_now
-        self.step += 1
-        self._sink.step = self.step
-        if "data" not in self._off and not self._data.off:
-            with self._guard("data"):
-                if self._data.step_done():
-                    self._data.finish()
-                    self._off.add("data")  # done, not failed
-        self._sampled_now = self.schedule.sampled(self.step)
+        self.step = step = self.step + 1
+        self._sink.step = step
+        if self._data_open:
+            self._data_open = False  # done, failed or off, unless still gathering below
+            if not self._data.off and "data" not in self._off:
+                with self._guard("data"):
+                    if self._data.step_done():
+                        self._data.finish()
+                    else:
+                        self._data_open = True
+        schedule = self.schedule
+        self._sampled_now = upcoming = schedule.sampled(step)
         if sampled and "layers" not in self._off and self._layers.weights:
             with self._guard("layers"):
                 acts = self._acts.take() if self._acts.modules else None
                 lr = optimizer.param_groups[0].get("lr")
                 lr = float(lr) if isinstance(lr, int | float) else None
-                if self._layers.after_step(self.step - 1, lr, acts):
+                if self._layers.after_step(step - 1, lr, acts):
                     self._flush_rows()
         # Activation hooks live only for the forward pass of a sampled step.
-        if self._sampled_now != self._acts.attached:
+        if (sampled or upcoming) and upcoming != self._acts.attached:
             with self._guard("activations"):
-                if self._sampled_now:
+                if upcoming:
                     self._acts.attach()
                 else:
                     self._acts.detach()
+        if not schedule.clock(step - 1):
+            return
         now = time.perf_counter()
-        if self._last_step_end is not None:
-            changed = self.schedule.observe(self.step - 1, now - self._last_step_end, sampled)
+        if self._last_step_end is not None and self._last_timed == step - 2:
+            changed = schedule.observe(step - 1, now - self._last_step_end, sampled)
             if changed is not None:
                 self._write(
-                    {"type": "event", "kind": "sampling_interval", "step": self.step,
+                    {"type": "event", "kind": "sampling_interval", "step": step,
                      "every": changed}
                 )
-        self._last_step_end = now
+        self._last_step_end, self._last_timed = now, step - 1
 
     # ------------------------------------------------------------------ flushing
 

@@ -14,6 +14,16 @@ _PLAIN_WINDOW = 64
 _SAMPLED_WINDOW = 8
 _MIN_PLAIN = 16
 _MIN_SAMPLED = 3
+# The sampled steps' share of the training time. The collector's whole steady-state cost is
+# to stay within 1 % (issue 12's bar for an always-on collector); the hooks of every step and
+# ``run.log`` already take about 10 us, 0.7 % of the 1.3 ms step of the overhead benchmark's
+# MLP (the fastest step it is measured on), which leaves a quarter of a per cent for samples.
+# On a step of 10 ms or more the budget never binds: samples stay at every ``every`` steps.
+DEFAULT_BUDGET = 0.0025
+# Plain steps timed before each sample: the median of the last _PLAIN_WINDOW then spans 8
+# sampling intervals. The other steps are not timed at all: reading the clock and filing the
+# reading every step cost about a quarter of a plain step's hook time.
+_PLAIN_PER_SAMPLE = 8
 
 
 class Schedule:
@@ -24,19 +34,21 @@ class Schedule:
     first epoch), so they are sampled five times as densely as the rest of the run.
 
     **Time budget.** After the dense window the sparse interval is widened, never narrowed
-    below ``every``, so that sampled steps cost at most ``budget`` (a fraction, default 0.5 %)
-    of the training time: with a sample costing ``c`` seconds more than a plain step of ``t``
-    seconds, the interval is ``max(every, ceil(c / (budget * t)))``, capped at ``max_every``
-    so that a run of any length still gets layer statistics. Both are measured by the wall
-    clock between consecutive optimizer steps (one ``perf_counter`` per step), so whatever a
+    below ``every``, so that sampled steps cost at most ``budget`` (a fraction, default
+    ``DEFAULT_BUDGET``, 0.25 %) of the training time: with a sample costing ``c`` seconds
+    more than a plain step of ``t`` seconds, the interval is
+    ``max(every, ceil(c / (budget * t)))``, capped at ``max_every`` so that a run of any
+    length still gets layer statistics. Both are measured by the wall
+    clock between consecutive optimizer steps (``perf_counter`` at the end of the steps
+    ``clock`` names: the window of each sample and the 8 plain steps before it), so whatever a
     sample really costs — the statistics, the activation hooks, the device kernels when the
     host waits for them, the cache it disturbs — is counted. A sample's cost is read over its
     window, the step before it (where its activation hooks are attached), the sampled step and
     the step after it (hooks detached, caches refilled, the gradient-reset look), against three
     plain steps; those neighbours are not plain steps. On a tiny launch-bound model
-    (1 ms steps, where a sample costs about 0.4 ms) this means every ~80 steps instead of 50;
-    on anything larger the interval stays at ``every``. ``budget=None`` samples exactly every
-    ``every`` steps.
+    (1.3 ms steps, where a sample and its neighbours cost about 0.8 ms) this means every
+    ~250 steps instead of 50; from about 10 ms a step the interval stays at ``every``.
+    ``budget=None`` samples exactly every ``every`` steps.
     """
 
     def __init__(
@@ -45,7 +57,7 @@ class Schedule:
         dense_steps: int = 200,
         dense_every: int = 10,
         *,
-        budget: float | None = 0.005,
+        budget: float | None = DEFAULT_BUDGET,
         max_every: int = 1000,
     ) -> None:
         self.base_every = max(1, every)
@@ -65,8 +77,20 @@ class Schedule:
             return step % self.dense_every == 0
         return step % self.every == 0
 
+    def clock(self, step: int) -> bool:
+        """Whether the wall time at the end of ``step`` is read: the steps whose duration
+        ``observe`` needs (the window of each sample, the ``_PLAIN_PER_SAMPLE`` plain steps
+        before it) and the step before each of them. False for every other step: the
+        collector's cheapest path."""
+        if self.budget is None or step < self.dense_steps - 1:
+            return False
+        every = self.every
+        phase = step % every
+        return (every - phase) % every <= _PLAIN_PER_SAMPLE + 2 or phase == 1
+
     def observe(self, step: int, seconds: float, sampled: bool) -> int | None:
-        """The wall time of optimizer step ``step``; returns the new interval if it changed."""
+        """The wall time of optimizer step ``step`` (one ``clock`` names, measured from the
+        end of the step before it); returns the new interval if it changed."""
         if self.budget is None or step < self.dense_steps or not math.isfinite(seconds):
             self._window = self._before = None
             return None
