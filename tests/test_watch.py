@@ -402,3 +402,37 @@ def test_a_losses_record_with_unequal_columns_is_refused_naming_the_line(tmp_pat
     )
     with pytest.raises(lossexpert.RunSchemaError, match=r"line 2.*step has 3 entries"):
         lossexpert.load_run(path)
+
+
+def test_a_plain_step_calls_no_pre_step_hook_and_a_sampled_one_gets_its_statistics(
+    tmp_path: Path,
+) -> None:
+    """The pre-step hook exists only before the steps that need it: a plain step's optimizer
+    has none of ours (the post-step hook, which counts steps, is the only one left)."""
+    x, y, _ = tiny_problem()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    hooks_before: dict[int, int] = {}
+    with lossexpert.watch(
+        model, opt, tmp_path / "run.jsonl", every=20, dense_steps=40, dense_every=5,
+        overhead_budget=None,
+    ) as run:
+        for step in range(200):
+            hooks_before[step] = len(opt._optimizer_step_pre_hooks)
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log("train", loss)
+        assert len(opt._optimizer_step_post_hooks) == 1
+    assert len(opt._optimizer_step_pre_hooks) == 0 and len(opt._optimizer_step_post_hooks) == 0
+    # Sampled steps (every 5th of the first 40, then every 20th) have it, and so does the step
+    # after each of the first samples (the gradient-reset look); late plain steps do not.
+    assert all(hooks_before[s] == 1 for s in (0, 5, 35, 40, 60, 180))
+    assert all(hooks_before[s] == 0 for s in (61, 75, 99, 150, 199))
+    first = lossexpert.load_run(tmp_path / "run.jsonl").run.layers[0]
+    sampled = [int(s) for s in first.step]
+    assert sampled[:8] == [0, 5, 10, 15, 20, 25, 30, 35] and 180 in sampled
+    ratios = first.update_ratio or []
+    assert len(ratios) == len(sampled)  # the pre-step part ran at every sample
+    assert all(r is not None and r > 0 for r in ratios)

@@ -173,6 +173,9 @@ class Watch:
         self.step = 0
         self._off: set[str] = set()
         self._handles: list[Any] = []
+        # The pre-step hook exists only before the steps that need it (sampled ones, and the
+        # one after a sample that looks for a gradient reset): a plain step calls none.
+        self._pre_handle: Any = None
         self._closed = False
         inner = getattr(model, "module", model)  # unwrap DDP / DataParallel
         # Unwrap optimizer wrappers (accelerate's AcceleratedOptimizer, Lightning's) whose
@@ -324,6 +327,9 @@ class Watch:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        if self._pre_handle is not None:
+            self._pre_handle.remove()
+            self._pre_handle = None
         self._acts.detach()
 
     def resume(self) -> None:
@@ -331,8 +337,8 @@ class Watch:
         opt = self._opt_ref()
         if self._closed or self._handles or opt is None:
             return
-        self._handles.append(opt.register_step_pre_hook(self._pre_step))
         self._handles.append(opt.register_step_post_hook(self._post_step))
+        self._sync_pre_hook(opt)
         self._last_step_end = None  # the paused steps are not this collector's time
         if self._sampled_now:
             self._acts.attach()
@@ -412,8 +418,8 @@ class Watch:
         criterion: nn.Module | None,
         loader: Any,
     ) -> None:
-        self._handles.append(optimizer.register_step_pre_hook(self._pre_step))
         self._handles.append(optimizer.register_step_post_hook(self._post_step))
+        self._sync_pre_hook(optimizer)
         with self._guard("data"):
             self._data.install(model, criterion, loader)
         if self._sampled_now:
@@ -447,6 +453,14 @@ class Watch:
             RuntimeWarning,
             stacklevel=3,
         )
+
+    def _sync_pre_hook(self, optimizer: Any) -> None:
+        want = self._sampled_now or self._reset_next
+        if want and self._pre_handle is None:
+            self._pre_handle = optimizer.register_step_pre_hook(self._pre_step)
+        elif not want and self._pre_handle is not None:
+            self._pre_handle.remove()
+            self._pre_handle = None
 
     def _pre_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         if self._reset_next:
@@ -485,6 +499,8 @@ class Watch:
                 lr = float(lr) if isinstance(lr, int | float) else None
                 if self._layers.after_step(step - 1, lr, acts):
                     self._flush_rows()
+        if upcoming or self._pre_handle is not None:
+            self._sync_pre_hook(optimizer)
         # Activation hooks live only for the forward pass of a sampled step.
         if (sampled or upcoming) and upcoming != self._acts.attached:
             with self._guard("activations"):
