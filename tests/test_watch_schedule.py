@@ -76,8 +76,10 @@ def test_only_the_steps_the_budget_needs_are_timed() -> None:
     schedule = Schedule(50, 200, 10, budget=0.005)
     assert feed(schedule, 0.001, 0.0014, 2000) == [80]
     timed = [s for s in range(4000, 4800) if schedule.clock(s)]
-    assert len(timed) <= 12 * 800 // 80  # 8 plain + the step before + 2 windows + 1 start
-    assert all(schedule.clock(s) for s in (4000, 4001, 3999, 3990))  # around sample 4000
+    # per sample: the start of the first plain step, 8 plain, the step before, itself, 2 after
+    assert len(timed) <= 13 * 800 // 80
+    assert all(schedule.clock(s) for s in (3990, 3991, 3999, 4000, 4001, 4002))  # sample 4000
+    assert not any(schedule.clock(s) for s in (3989, 4003, 4040))
     assert not Schedule(50, 200, 10, budget=None).clock(4000)  # nothing to time
     assert not Schedule(50, 200, 10).clock(100)  # the dense window is never timed
 
@@ -120,3 +122,29 @@ def test_a_samples_cost_is_read_over_the_steps_around_it() -> None:
         return 0.0012 if sampled or schedule.sampled(step + 1) else 0.001
 
     assert drive(schedule, seconds, 2000) == [80]
+
+
+def test_a_costlier_sample_now_and_then_counts_and_an_evaluation_pass_counts_little() -> None:
+    # 1 ms steps, samples 0.4 ms more, every 4th 1.2 ms more (it copies the buffered rows):
+    # the collector's own cost, so the mean of the windows counts it, 0.6 ms: 120 steps.
+    seen = [0]
+
+    def drains(step: int, sampled: bool) -> float:
+        if not sampled:
+            return 0.001
+        seen[0] += 1
+        return 0.0022 if seen[0] % 4 == 0 else 0.0014
+
+    schedule = Schedule(50, 200, 10, budget=0.005)
+    drive(schedule, drains, 5000)
+    # 2 or 3 of the last 8 windows are costlier: 0.6-0.7 ms, 120-140 steps; the median alone
+    # would keep 80.
+    assert 115 <= schedule.every <= 145
+    # An evaluation pass of 5 s in one sample's window counts as at most 3x a sample.
+    def evaluation(step: int, sampled: bool) -> float:
+        if step == 1599:  # the step before sample 1600, once 8 windows are in
+            return 5.0
+        return 0.0014 if sampled else 0.001
+
+    chosen = drive(Schedule(50, 200, 10, budget=0.005), evaluation, 3000)
+    assert chosen and max(chosen) <= 100  # (7 x 0.4 + 1.2) / 8 = 0.5 ms: 100 steps at most
