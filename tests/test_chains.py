@@ -130,6 +130,22 @@ def test_a_tiny_batch_at_a_usual_rate_is_the_root_of_the_overshooting() -> None:
     assert both.order[0] == "learning_rate_too_high" and not both.parent
 
 
+def test_a_burst_of_huge_updates_links_exploding_gradients_to_the_dead_units() -> None:
+    # A real suite run: a CNN whose gradients are thousands at the first sample under plain
+    # SGD; the loss goes 2866 -> 9820 -> 32 -> chance and every unit of a conv layer dies. The
+    # huge gradients became a burst of huge steps: the explosion is the root, the dead units
+    # its consequence; units dead before any step had another origin.
+    run = suite_run("exploding_gradients_cnn_digits_sev2_s2")
+    d = lossexpert.diagnose(run)
+    assert d.findings[0].cause == "exploding_gradients"
+    assert "dead_relu" in d.findings[0].explains
+    conf = {"exploding_gradients": 0.53, "dead_relu": 0.7}
+    burst = resolve(conf, ["layers.update_burst"], CAUSAL_LINKS, _key, combine)
+    assert burst.order[0] == "exploding_gradients"
+    early = ["layers.update_burst", "layers.dead_from_start"]
+    assert resolve(conf, early, CAUSAL_LINKS, _key, combine).order[0] == "dead_relu"
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_link_says_how_the_root_led_to_the_consequence(lang: str) -> None:
     from lossexpert.kb.texts import Texts

@@ -246,7 +246,11 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
     CausalLink(
         "exploding_gradients",
         "dead_relu",
-        via=("layers.grad_growth",),
+        # Growing gradients, or a burst of updates far above the usual: huge gradients became
+        # huge steps (under Adam they would not: its step does not scale with the gradient,
+        # and no burst is seen then).
+        via=("layers.grad_growth", "layers.update_burst"),
+        blocked_by=("layers.dead_from_start",),
         description="Exploding gradients give huge updates that kill units.",
         zh="梯度爆炸带来巨大的更新，让单元死亡。",
     ),
