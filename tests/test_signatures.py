@@ -298,3 +298,16 @@ def test_a_rise_after_a_fall_gives_back_progress_counted_from_the_untrained_mode
     )
     assert "train.rise_after_fall" not in {s.symptom for s in d.symptoms}
     assert d.healthy
+
+
+def test_a_heavy_regulariser_is_ruled_out_before_the_data_is_blamed_for_chance() -> None:
+    # A real suite run: an MLP with dropout 0.8 on the synthetic 4-class task ends at the
+    # chance level while its gradients and updates look healthy. "The optimiser works, so the
+    # inputs carry nothing" holds only once the regulariser, which can hold a working optimiser
+    # at chance by itself, is out: here it is the first suspect.
+    run = suite_run("over_regularization_mlp_synthetic_sev1_s1")
+    d = lossexpert.diagnose(run)
+    assert "train.at_chance" in {s.symptom for s in d.symptoms}
+    assert _causes(d)[0] == "over_regularization"
+    fired = {r.rule for f in d.findings for r in f.rules}
+    assert not fired & {"FEAT-AT-CHANCE-OPTIMISER-FINE", "NOISE-AT-CHANCE-OPTIMISER-FINE"}

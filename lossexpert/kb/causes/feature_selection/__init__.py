@@ -49,6 +49,9 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="FEAT-AT-CHANCE-OPTIMISER-FINE",
             when=("train.at_chance", "layers.updates_normal", "layers.grads_normal"),
+            # A heavy penalty or dropout can hold a working optimiser at chance by itself:
+            # the data is blamed only once that alternative is out.
+            unless=("config.dropout_high", "config.weight_decay_high", "config.l1_high"),
             cf=0.6,
             priority=620,
             description=(
