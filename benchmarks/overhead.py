@@ -1,7 +1,11 @@
 """Overhead of lossexpert.watch on a training loop: same process, same seed, with and without.
 
-    python benchmarks/overhead.py [--steps 300] [--repeats 15] [--fresh-steps 1000]
-                                  [--fresh-repeats 7]
+    python benchmarks/overhead.py [--steps 200] [--repeats 31] [--fresh-steps 1000]
+                                  [--fresh-repeats 9] [--clock wall|cpu]
+                                  [--budget FRACTION] [--only fresh|steady]
+
+(``--budget`` runs ``watch`` with another ``overhead_budget``, to compare settings; ``--only``
+runs one of the two measurements.)
 
 For a small CPU MLP and a small CPU CNN, two measurements:
 
