@@ -148,3 +148,12 @@ def test_a_costlier_sample_now_and_then_counts_and_an_evaluation_pass_counts_lit
 
     chosen = drive(Schedule(50, 200, 10, budget=0.005), evaluation, 3000)
     assert chosen and max(chosen) <= 100  # (7 x 0.4 + 1.2) / 8 = 0.5 ms: 100 steps at most
+
+
+def test_with_no_plain_step_between_samples_the_interval_stays_as_asked() -> None:
+    # every=1 or 2: each step is a sample or its neighbour, so there is no plain step to
+    # measure a sample against; every=3 leaves one, and a budget no sample fits widens it.
+    for every, expected in ((1, 1), (2, 2), (3, 1000)):
+        schedule = Schedule(every, 200, 10, budget=1e-9)
+        feed(schedule, 0.001, 0.002, 3000)
+        assert schedule.every == expected, every

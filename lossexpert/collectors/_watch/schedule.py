@@ -59,7 +59,9 @@ class Schedule:
     (1.3 ms steps, where a sample and its neighbours cost about 0.8 ms) this means every
     ~250 steps instead of 50 (a 3.5 ms CNN step: ~110); from about 10 ms a step the interval
     stays at ``every``.
-    ``budget=None`` samples exactly every ``every`` steps.
+    ``budget=None`` samples exactly every ``every`` steps. With ``every`` of 1 or 2 no plain
+    step is left between samples (each is a sample or a neighbour of one) to compare with: the
+    budget cannot act, and the interval stays at what was asked for.
     """
 
     def __init__(
