@@ -311,3 +311,20 @@ def test_a_heavy_regulariser_is_ruled_out_before_the_data_is_blamed_for_chance()
     assert _causes(d)[0] == "over_regularization"
     fired = {r.rule for f in d.findings for r in f.rules}
     assert not fired & {"FEAT-AT-CHANCE-OPTIMISER-FINE", "NOISE-AT-CHANCE-OPTIMISER-FINE"}
+
+
+def test_a_jumpy_curve_with_no_batch_size_names_the_batch_as_well_as_the_rate() -> None:
+    # A real suite run (batches of one), read from its curves alone: the loss jumps around
+    # its level. SGD's noise grows as lr / batch, so the curve cannot say which is off: both
+    # are named, the rate first. With the config the batch size is known and decides.
+    run = suite_run("batch_size_too_small_cnn_digits_sev1_s0")
+    curves_only = {k: run[k] for k in ("format", "run", "curves")}
+    d = lossexpert.diagnose(curves_only)
+    assert "train.oscillating" in {s.symptom for s in d.symptoms}
+    causes = _causes(d)
+    assert causes[0] == "learning_rate_too_high" and "batch_size_too_small" in causes
+    assert lossexpert.diagnose(run).findings[0].cause == "batch_size_too_small"
+    # A usual batch size in the config: the jumps are not blamed on it.
+    usual = {**curves_only, "config": {"batch_size": 64}}
+    fired = {r.rule for f in lossexpert.diagnose(usual).findings for r in f.rules}
+    assert "BS-OSCILLATING-BATCH-UNKNOWN" not in fired

@@ -729,6 +729,8 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
     if bs is not None:
         if bs <= th.batch_tiny:
             out.add("config.batch_tiny", "config", th.config_batch_tiny_strength, batch_size=bs)
+        else:
+            out.add("config.batch_usual", "config", th.config_batch_usual_strength, batch_size=bs)
         if n_train and bs > th.batch_huge_fraction * n_train and bs >= th.batch_huge_min:
             out.add(
                 "config.batch_huge",

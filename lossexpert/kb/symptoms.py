@@ -655,6 +655,12 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=("batch_tiny", "config_batch_tiny_strength"),
     ),
     _spec(
+        "config.batch_usual",
+        "config",
+        ("batch_size",),
+        thresholds=("batch_tiny", "config_batch_usual_strength"),
+    ),
+    _spec(
         "config.batch_huge",
         "config",
         ("batch_size", "train_samples"),

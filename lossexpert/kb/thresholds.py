@@ -940,6 +940,10 @@ class Thresholds(BaseModel):
         0.8,
         description="config.batch_tiny: a batch size of batch_tiny or less",
     )
+    config_batch_usual_strength: float = Field(
+        0.8,
+        description="config.batch_usual: a batch size is given and above batch_tiny",
+    )
     config_few_epochs_strength: float = Field(
         0.8,
         description="config.few_epochs: the config plans few_epochs epochs or fewer",

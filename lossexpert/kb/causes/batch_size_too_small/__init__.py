@@ -94,5 +94,18 @@ CAUSE = CauseUnit(
                 "noise from small batches (noise scale lr / batch size)."
             ),
         ),
+        RuleUnit(
+            id="BS-OSCILLATING-BATCH-UNKNOWN",
+            when=("train.oscillating",),
+            unless=("config.batch_usual", "config.batch_tiny", "data.unnormalized"),
+            cf=0.25,
+            priority=440,
+            description=(
+                "The loss keeps jumping around its level and the batch size is not known: "
+                "SGD's noise grows as the learning rate over the batch size (Smith & Le 2018), "
+                "so the curve alone cannot say which of the two is off; the rate, more often "
+                "the one set wrong, weighs a little more."
+            ),
+        ),
     ),
 )
