@@ -63,9 +63,10 @@ _WORDS = {
         "no_remedy": "no leading cause has a remedy that can be tried generically",
         "apply": "Apply the change that was tried on a copy and confirmed: {change}.",
         "test_undecided": "The test-set causes (a shifted test set, noisy test inputs) cannot "
-        "be told apart here: neither the recording nor the doctor has the test inputs; their "
-        "order above is the recording's. Pass test_loader= to the doctor (or record "
-        "run.describe_data('test', x, y)) to compare the test inputs with the training ones.",
+        "be told apart here: the test inputs' statistics are unknown (no test_loader=, or "
+        "inputs that are not float features); their order above is the recording's. Pass "
+        "test_loader= to the doctor (or record run.describe_data('test', x, y)) to compare "
+        "the test inputs with the training ones.",
         "noise_withdrawn": "Label noise is not reported: a copy trained with the reference "
         "recipe predicts held-out data at {ratio:.0%} of the loss it has with shuffled inputs, "
         "so the inputs explain most of the targets and the labels cannot be mostly noise.",
@@ -81,8 +82,9 @@ _WORDS = {
         "no_remedy": "领先的原因都没有可以通用尝试的补救措施",
         "apply": "应用已在副本上试过并证实有效的修改：{change}。",
         "test_undecided": "测试集方面的原因（测试集分布偏移、测试输入有噪声）在这里无法区分："
-        "记录和doctor都没有测试集的输入；上面的顺序来自记录。给doctor传入 test_loader=（或记录 "
-        "run.describe_data('test', x, y)），即可比较测试输入和训练输入。",
+        "测试输入的统计未知（没有传入 test_loader=，或者输入不是浮点特征）；上面的顺序来自记录。"
+        "给doctor传入 test_loader=（或记录 run.describe_data('test', x, y)），即可比较测试输入"
+        "和训练输入。",
         "noise_withdrawn": "不报告标签噪声：用参考方案训练的副本在留出数据上的loss只有打乱输入时的 "
         "{ratio:.0%}，输入解释了大部分目标，标签不可能大部分是噪声。",
         "withdrawn": "记录中的验证集loss上升了，但按同样的方式、同样的 {steps} 步训练的副本"
