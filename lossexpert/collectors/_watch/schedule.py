@@ -15,14 +15,15 @@ _SAMPLED_WINDOW = 8
 _MIN_PLAIN = 16
 _MIN_SAMPLED = 3
 # The sampled steps' share of the training time. The collector's whole steady-state cost is
-# to stay within 1 % (issue 12's bar for an always-on collector); the hooks of every step and
-# ``run.log`` already take about 10 us, 0.7 % of the 1.3 ms step of the overhead benchmark's
-# MLP (the fastest step it is measured on), which leaves a quarter of a per cent for samples.
-# On a step of 10 ms or more the budget never binds: samples stay at every ``every`` steps.
+# to stay within 1 % (issue 12's bar for an always-on collector). On the 1.3 ms step of the
+# overhead benchmark's MLP (the fastest step it is measured on) every step already pays
+# 0.36 % (the post-step hook and ``run.log``, 4.4 us, measured in the loop) and 0.16 % for the
+# batched copies of the logged losses; a quarter of a per cent is left for samples, with some
+# margin. On a step of 10 ms or more the budget never binds: samples stay at every ``every``.
 DEFAULT_BUDGET = 0.0025
 # Plain steps timed before each sample: the median of the last _PLAIN_WINDOW then spans 8
-# sampling intervals. The other steps are not timed at all: reading the clock and filing the
-# reading every step cost about a quarter of a plain step's hook time.
+# sampling intervals. The other steps are not timed at all, so that a plain step's hook stays
+# a few attribute reads (no clock read, no reading filed).
 _PLAIN_PER_SAMPLE = 8
 # A sample's window: the step before it (its activation hooks are attached there), itself and
 # the two steps after it (hooks detached, the gradient-reset look, caches refilled). Measured
@@ -30,9 +31,9 @@ _PLAIN_PER_SAMPLE = 8
 # is within 0.02 ms of a plain one.
 _AFTER = 2
 # A sample's cost is the mean of its windows, each counted at most 3x their median: the
-# occasional costlier sample (every 16th copies the buffered rows to the host and writes them)
-# is the collector's and counts; an evaluation pass or a checkpoint that lands in a window is
-# the user's, and counts at most that much.
+# occasional costlier sample (every 16th copies the buffered rows to the host and writes them,
+# about 2-2.5x a sample on the MLP) is the collector's and counts whole; an evaluation pass or
+# a checkpoint that lands in a window is the user's, and counts at most that much.
 _CAP = 3.0
 
 
@@ -83,8 +84,11 @@ class Schedule:
         # (seconds, steps) of each sample's window: the step before it, itself, _AFTER after
         self._sampled: deque[tuple[float, int]] = deque(maxlen=_SAMPLED_WINDOW)
         self._before: float | None = None  # the step before the next sample, held back
-        # The open window of the last sample: [seconds, steps, steps after the sample]
-        self._window: list[float] | None = None
+        # The open window of the last sample: its seconds so far (None: no window open), its
+        # steps, and how many of them came after the sample.
+        self._window: float | None = None
+        self._window_steps = 0
+        self._window_after = 0
 
     def sampled(self, step: int) -> bool:
         if step < self.dense_steps:
@@ -114,14 +118,14 @@ class Schedule:
             # window without its step before (the first after the dense window, or after a
             # pause) is left out: part of its cost would be missing.
             before, self._before = self._before, None
-            self._window = [seconds + before, 2.0, 0.0] if before is not None else None
+            self._window = seconds + before if before is not None else None
+            self._window_steps, self._window_after = 2, 0
             return changed
         if self._window is not None:  # a step after a sample: part of its window
-            window = self._window
-            window[0] += seconds
-            window[1] += 1
-            window[2] += 1
-            return self._close() if window[2] >= _AFTER else None
+            self._window += seconds
+            self._window_steps += 1
+            self._window_after += 1
+            return self._close() if self._window_after >= _AFTER else None
         if self.sampled(step + 1):  # the step before a sample: part of its window
             self._before = seconds
             return None
@@ -130,9 +134,8 @@ class Schedule:
 
     def _close(self) -> int | None:
         assert self._window is not None
-        total, steps, _ = self._window
+        self._sampled.append((self._window, self._window_steps))
         self._window = None
-        self._sampled.append((total, int(steps)))
         return self._update()
 
     def _update(self) -> int | None:
