@@ -438,15 +438,15 @@ def with_input_stats(run: Run, splits: Mapping[Split, list[Batch]]) -> Run:
     knowledge base's test-set rules (a shifted test set, noisier test inputs) compare the
     test inputs with the training inputs, which a recording without ``describe_data`` cannot.
     Inputs only: the doctor never reads the test labels."""
-    data = dict(run.data or {})
+    added: dict[Split, DataStats] = {}
     for split, batches in splits.items():
-        if split in data or not batches:
+        if split in run.data or not batches:
             continue
         x = float_inputs(concat(batches))
         if x is None or x.dim() < 2:
             continue  # token ids: no feature means to compare
-        data[split] = DataStats(**describe(x.detach().cpu()))
-    return run.model_copy(update={"data": data}) if len(data) != len(run.data or {}) else run
+        added[split] = DataStats(**describe(x.detach().cpu()))
+    return run.model_copy(update={"data": {**run.data, **added}}) if added else run
 
 
 def _train_curve(run: Run) -> tuple[list[int], list[float]] | None:
