@@ -328,3 +328,93 @@ def test_a_jumpy_curve_with_no_batch_size_names_the_batch_as_well_as_the_rate() 
     usual = {**curves_only, "config": {"batch_size": 64}}
     fired = {r.rule for f in lossexpert.diagnose(usual).findings for r in f.rules}
     assert "BS-OSCILLATING-BATCH-UNKNOWN" not in fired
+
+
+def _curves_only(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: run[k] for k in ("format", "run", "curves")}
+
+
+def test_an_output_blind_to_its_input_is_told_from_a_rate_too_low_by_its_noise() -> None:
+    # Two real suite runs, read from their curves alone, both flat at ln 10. Weight decay 0.3
+    # under Adam drove the weights to zero: every batch's loss is ln 10 to within 0.001, an
+    # output that ignores the input. A rate 1000x too low leaves the random init, which
+    # answers each image differently: its batch losses wander by 0.01 and more.
+    blind = lossexpert.diagnose(_curves_only(suite_run("over_regularization_cnn_digits_sev2_s1")))
+    facts = {s.symptom: s for s in blind.symptoms}
+    assert "train.input_blind" in facts
+    assert facts["train.input_blind"].values["batch_assumed"] is True
+    top3 = _causes(blind)[:3]
+    assert {"over_regularization", "dead_relu"} <= set(top3)
+    assert "learning_rate_too_low" not in top3
+    slow = lossexpert.diagnose(_curves_only(suite_run("learning_rate_too_low_cnn_digits_sev2_s1")))
+    assert "train.input_blind" not in {s.symptom for s in slow.symptoms}
+    assert _causes(slow)[0] == "learning_rate_too_low"
+
+
+def test_an_output_that_went_blind_after_reading_its_input_is_not_blamed_on_the_init() -> None:
+    # Raw 0-16 pixels: the first loss is 19x chance (the output read its inputs, loudly),
+    # then the units died and every batch sits at ln 10. Blind, but not from a constant init.
+    run = suite_run("data_not_normalized_cnn_digits_sev2_s1")
+    d = lossexpert.diagnose({**_curves_only(run), "config": run["config"]})
+    assert {"train.input_blind", "train.init_loss_high"} <= {s.symptom for s in d.symptoms}
+    fired = {r.rule for f in d.findings for r in f.rules}
+    assert "DEAD-INPUT-BLIND" in fired and "INIT-INPUT-BLIND" not in fired
+
+
+def _quiet_at_chance(classes: int, wiggle: float, steps_per_epoch: int = 30) -> dict[str, Any]:
+    level = math.log(classes)
+    n = 300
+    loss = [level * (1 + wiggle * (-1) ** i * ((i * 7) % 5) / 4) for i in range(n)]
+    return {
+        "curves": {
+            "train": {
+                "loss": loss,
+                "step": list(range(1, n + 1)),
+                "epoch": [(i + 1) / steps_per_epoch for i in range(n)],
+            }
+        }
+    }
+
+
+def test_blindness_is_read_only_where_the_noise_can_show_it() -> None:
+    def has(run: dict[str, Any]) -> bool:
+        return "train.input_blind" in {s.symptom for s in lossexpert.diagnose(run).symptoms}
+
+    assert has(_quiet_at_chance(10, 0.0002))
+    # A live network's batch-to-batch noise at a batch of 32 (0.5 % of ln 10): not blind.
+    assert not has(_quiet_at_chance(10, 0.005))
+    # Binary: one logit difference spreads little even untrained (calibration below).
+    assert not has(_quiet_at_chance(2, 0.0002))
+    # One point per epoch: an epoch mean is quiet whatever the model does.
+    per_epoch = _quiet_at_chance(10, 0.0002)
+    per_epoch["curves"]["train"]["epoch"] = list(range(1, 301))
+    assert not has(per_epoch)
+    # The batch size given and large enough to average the noise away: not read as blind.
+    big = {**_quiet_at_chance(10, 0.002), "config": {"batch_size": 4096}}
+    assert not has(big)
+    assert has({**_quiet_at_chance(10, 0.002), "config": {"batch_size": 8}})
+
+
+def test_the_blindness_threshold_sits_below_every_untrained_network_measured() -> None:
+    # benchmarks/calibration/output_spread.py is where the threshold's numbers come from;
+    # a threshold moved above what an untrained network spreads would call it blind.
+    import importlib.util
+    import sys
+
+    from lossexpert.kb.thresholds import Thresholds
+
+    from .conftest import ROOT
+
+    path = ROOT / "benchmarks" / "calibration" / "output_spread.py"
+    spec = importlib.util.spec_from_file_location("output_spread", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass resolves annotations through it
+    spec.loader.exec_module(module)
+    th = Thresholds()
+    rows = module.measure()
+    counted = [r for r in rows if r.classes >= th.input_blind_min_classes]
+    assert counted and min(r.least for r in counted) > th.input_blind_max_spread
+    # ... and above a constant output at the prior of a balanced set (digits).
+    digits = next(r for r in rows if r.name.startswith("digits"))
+    assert digits.constant is not None and digits.constant < th.input_blind_max_spread

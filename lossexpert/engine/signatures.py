@@ -64,6 +64,10 @@ COMMON_CLASS_COUNTS = (
 )
 
 
+# The median absolute deviation of a normal variable is 0.6745 of its standard deviation.
+_MAD_OF_NORMAL = 0.6745
+
+
 def train_signatures(
     run: Run,
     series: F.Series,
@@ -80,6 +84,7 @@ def train_signatures(
     else:
         _uniform_output(run, s, th, out)
         _mean_prediction(run, s, th, out)
+    _input_blind(run, series, s, th, out)
     _rise_after_fall(run, s, th, out)
     _above_init(s, th, out)
     _steady_climb(finite, th, out)
@@ -188,6 +193,46 @@ def _uniform_output(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) 
                 classes=c,
             )
             return
+
+
+def _input_blind(
+    run: Run, series: F.Series, s: F.CurveSummary, th: Thresholds, out: Findings
+) -> None:
+    """A per-step cross-entropy at chance that barely moves from batch to batch: the model
+    gives every input the same output. Its per-example loss -ln p[y] then varies only with the
+    label, while a network that reads its input, even untrained, varies with each example.
+    What is left is what can blank the signal: dead units, weights decayed to zero, a
+    constant init, inputs with nothing in them; not a rate too low to move a random init."""
+    at = next((x for x in out.symptoms if x.name == "train.at_chance"), None)
+    if at is None or at.values.get("kind") == "variance" or out.has("train.frozen"):
+        return
+    chance = float(at.values.get("chance", 0.0))
+    if round(math.exp(chance)) < th.input_blind_min_classes:
+        return
+    if s.n < max(th.noise_min_points, th.min_points) or s.noise_abs <= 0:
+        return
+    # Per-step minibatch losses only: consecutive steps, several to an epoch. An epoch mean
+    # (or a logger's average over many steps) is quiet whatever the model does, and one
+    # full batch per step has no sampling noise at all.
+    spacing = float(np.median(np.diff(series.steps))) if series.n >= 2 else 0.0
+    spe = run.config.steps_per_epoch or F.steps_per_epoch_from(series, th)
+    if spacing != 1 or spe is None or spe < 2:
+        return
+    batch = run.config.batch_size
+    known = batch is not None
+    size = batch if batch is not None else th.input_blind_assumed_batch
+    spread = s.noise_abs / _MAD_OF_NORMAL * math.sqrt(size)
+    if spread < th.input_blind_max_spread:
+        out.add(
+            "train.input_blind",
+            "curves",
+            th.train_input_blind_strength if known else th.train_input_blind_assumed_strength,
+            spread=spread,
+            noise=s.noise_abs,
+            batch=size,
+            batch_assumed=not known,
+            final=s.final,
+        )
 
 
 def _mean_prediction(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:

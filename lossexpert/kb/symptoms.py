@@ -169,6 +169,23 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         ),
     ),
     _spec(
+        "train.input_blind",
+        "curves",
+        ("spread", "noise", "batch", "batch_assumed", "final"),
+        thresholds=(
+            "input_blind_assumed_batch",
+            "input_blind_max_spread",
+            "input_blind_min_classes",
+            "min_points",
+            "noise_min_points",
+            "epoch_column_min_points",
+            "epoch_column_min_epochs",
+            "train_input_blind_assumed_strength",
+            "train_input_blind_strength",
+            *_SPARSE,
+        ),
+    ),
+    _spec(
         "train.high_final",
         "curves",
         ("final", "ratio"),

@@ -250,6 +250,28 @@ class Thresholds(BaseModel):
         description="first classification loss below this fraction of ln C: not cross-entropy "
         "(MSE on one-hot targets starts near 1/C, 0.1 for 10 classes = 0.04 ln C)",
     )
+    input_blind_max_spread: float = Field(
+        0.02,
+        description="a per-step cross-entropy at chance whose batch-to-batch noise, scaled to "
+        "one example (median |residual| / 0.6745 x sqrt(batch)), is below this many nats "
+        "comes from an output that is the same for every input: such an output varies only "
+        "with the label (0 at the uniform output, 0.015 at the prior on digits), while a "
+        "network at PyTorch's default init with 3 or more classes spreads by 0.033 nats at "
+        "least (an LSTM on 4 classes; MLPs, GRU, RNN, 1-D conv and transformer more, medians "
+        "0.08-0.33): benchmarks/calibration/output_spread.py, not the suite",
+    )
+    input_blind_min_classes: int = Field(
+        3,
+        description="... read with this many classes or more: one logit difference spreads "
+        "little, and an untrained binary LSTM head varies by as little as 0.021 nats "
+        "(benchmarks/calibration/output_spread.py)",
+    )
+    input_blind_assumed_batch: int = Field(
+        32,
+        description="the batch size assumed when the config does not give it: the most "
+        "common default (Keras, Bengio 2012's recommendation); a true batch of several "
+        "hundred could make an untrained LSTM pass for a blind output",
+    )
     log_classes_tol: float = Field(
         0.003,
         description="a flat loss within this fraction of ln C for a common class count C "
@@ -779,6 +801,16 @@ class Thresholds(BaseModel):
     train_frozen_strength: float = Field(
         1.0,
         description="train.frozen: the train loss repeats one exact value: a fact",
+    )
+    train_input_blind_strength: float = Field(
+        0.6,
+        description="train.input_blind with the batch size known: the noise says the output "
+        "ignores the input, one reading of a noise estimate",
+    )
+    train_input_blind_assumed_strength: float = Field(
+        0.4,
+        description="train.input_blind with the batch size assumed "
+        "(input_blind_assumed_batch): weaker, the true batch may be larger",
     )
     train_at_chance_strength: float = Field(
         1.0,

@@ -68,6 +68,18 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="DEAD-INPUT-BLIND",
+            when=("train.input_blind",),
+            unless=("config.no_relu", "layers.dead_normal"),
+            cf=0.5,
+            priority=450,
+            description=(
+                "Every input gets the same output: when all the units of a layer output zero, "
+                "nothing of the input reaches the head, and only its bias (the class prior) "
+                "is learned."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-DEAD-ZERO-GRADS",
             when=("probe.zero_grads",),
             unless=("probe.symmetric_weights",),

@@ -54,6 +54,18 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="BUG-CONTRA-INPUT-BLIND",
+            when=("train.input_blind",),
+            unless=("config.grads_accumulate",),
+            cf=-0.4,
+            priority=400,
+            description=(
+                "Every input gets the same output, which a random init does not give: "
+                "gradients that never reach the weights would leave the network at its init, "
+                "still answering each input differently (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-BUG-NOT-IN-OPT",
             when=("probe.params_not_in_optimizer",),
             cf=0.85,

@@ -74,6 +74,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="LRL-CONTRA-INPUT-BLIND",
+            when=("train.input_blind",),
+            cf=-0.4,
+            priority=400,
+            description=(
+                "Every input gets the same output, which a random init does not give: too small "
+                "a step would leave the network near its init, still answering each input "
+                "differently (contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-LRL-SWEEP",
             when=("probe.lr_below_best",),
             cf=0.6,

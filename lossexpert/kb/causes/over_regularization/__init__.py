@@ -49,6 +49,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="REG-INPUT-BLIND",
+            when=("train.input_blind",),
+            unless=("config.no_regularization",),
+            cf=0.5,
+            priority=450,
+            description=(
+                "Every input gets the same output: a penalty that outweighs the data drives the "
+                "weights to zero, its optimum, and what is left of the network is its biases."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-REG-FIX",
             when=("probe.fix.no_regularization",),
             cf=0.6,

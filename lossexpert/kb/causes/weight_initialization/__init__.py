@@ -69,6 +69,20 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="INIT-INPUT-BLIND",
+            when=("train.input_blind",),
+            # A first loss far above chance came from an output that read its input: the
+            # blindness came later, not from a constant init. A deep saturating stack blinds
+            # the output by itself (each sigmoid layer passes at most 1/4 of a change on).
+            unless=("layers.init_scale", "train.init_loss_high", "config.deep_saturating"),
+            cf=0.5,
+            priority=450,
+            description=(
+                "Every input gets the same output: weights started at zero (or one constant) "
+                "make every unit compute the same thing, and no gradient breaks the tie."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-INIT-SYMMETRIC",
             when=("probe.symmetric_weights",),
             cf=0.8,
