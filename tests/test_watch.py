@@ -394,6 +394,35 @@ def test_plain_train_losses_are_written_column_wise_and_read_back_exactly(tmp_pa
     assert len(curves["val"].loss) == 2 and curves["val"].metrics["accuracy"] == [0.5, 0.5]
 
 
+def test_a_cpu_loss_is_read_at_once_and_a_held_one_is_copied_in_order(tmp_path: Path) -> None:
+    # On the CPU the number is read when logged (no sync to save, and keeping 256 loss
+    # tensors alive costs more than reading them); a loss the collector must hold (here one
+    # to average across ranks, with no process group: kept as it is) is copied at the flush.
+    # Both kinds, interleaved, come back in order and exact.
+    _, _, loader = tiny_problem()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+    path = tmp_path / "run.jsonl"
+    logged: list[float] = []
+    with lossexpert.watch(model, opt, path, criterion=crit, loss_transfer_every=7) as run:
+        for i, (xb, yb) in enumerate(loader):
+            loss = crit(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.average_across_ranks = i % 2 == 1  # every other loss is held as a tensor
+            run.log("train", loss)
+            logged.append(loss.item())
+            kinds = {type(entry[3]) for entry in run._pending_losses}
+            assert kinds <= {float, torch.Tensor}
+            if i == 0:
+                assert kinds == {float}
+    curves = lossexpert.load_run(path).run.curves
+    assert curves["train"].loss == pytest.approx(logged, rel=1e-6)
+    assert curves["train"].steps() == list(range(1, len(logged) + 1))
+
+
 def test_a_losses_record_with_unequal_columns_is_refused_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text(
