@@ -418,3 +418,22 @@ def test_the_blindness_threshold_sits_below_every_untrained_network_measured() -
     # ... and above a constant output at the prior of a balanced set (digits).
     digits = next(r for r in rows if r.name.startswith("digits"))
     assert digits.constant is not None and digits.constant < th.input_blind_max_spread
+
+
+def test_a_gated_recurrent_net_has_no_relu_to_die() -> None:
+    # An LSTM's or GRU's nonlinearities are inside the cell (sigmoid gates, a tanh state), so
+    # the recorded activation modules are none; a stuck LSTM classifier is not told its ReLUs
+    # may have died. A net of unknown activations still keeps that suspect.
+    stuck = [math.log(2) * (1 + 0.01 * (-1) ** i) for i in range(300)]
+
+    def run(layer_types: list[str]) -> dict[str, Any]:
+        model = {"layer_types": layer_types, "activations": [], "depth": 2}
+        config = {"task": "classification", "num_classes": 2, "model": model}
+        return {"curves": {"train": {"loss": stuck}}, "config": config}
+
+    for cell in ("LSTM", "GRU"):
+        d = lossexpert.diagnose(run([cell, "Linear"]))
+        assert "config.no_relu" in {s.symptom for s in d.symptoms}
+        assert "dead_relu" not in {f.cause for f in d.findings}
+    unknown = lossexpert.diagnose(run(["Conv1d", "Linear"]))
+    assert "dead_relu" in {f.cause for f in unknown.findings}

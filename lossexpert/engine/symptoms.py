@@ -376,6 +376,18 @@ def _train_rise(series: Mapping[Split, F.Series], va: F.CurveSummary) -> float:
     return max(0.0, float(np.median(late)) - float(np.median(near)))
 
 
+# A recurrent cell's nonlinearities live inside it, not in activation modules: an LSTM's and a
+# GRU's gates are sigmoids and their candidate state a tanh (Hochreiter & Schmidhuber 1997;
+# Cho et al. 2014; torch.nn.LSTM / GRU). A plain nn.RNN's may be tanh or ReLU: not inferred.
+_GATED_CELLS = ("lstm", "gru")
+
+
+def _gate_activations(layer_types: list[str]) -> set[str]:
+    types = {_norm(t) for t in layer_types}
+    gated = any(t.startswith(_GATED_CELLS) for t in types)
+    return {"sigmoid", "tanh"} if gated else set()
+
+
 def _val_test_symptoms(
     summaries: Mapping[str, F.CurveSummary | None],
     series: Mapping[Split, F.Series],
@@ -635,7 +647,7 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
         out.add("config.loss_task_mismatch", "config", mismatch, loss=loss, task=cfg.task)
     model = cfg.model
     if model is not None:
-        acts = {_norm(a) for a in model.activations}
+        acts = {_norm(a) for a in model.activations} | _gate_activations(model.layer_types)
         sat = sorted(acts & set(SATURATING))
         depth = model.depth or len(model.hidden_sizes) + 1  # hidden layers + the output layer
         if sat and depth > th.deep_saturating_depth and not (acts & {"relu", "leaky_relu", "gelu"}):
