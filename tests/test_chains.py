@@ -134,11 +134,13 @@ def test_a_burst_of_huge_updates_links_exploding_gradients_to_the_dead_units() -
     # A real suite run: a CNN whose gradients are thousands at the first sample under plain
     # SGD; the loss goes 2866 -> 9820 -> 32 -> chance and every unit of a conv layer dies. The
     # huge gradients became a burst of huge steps: the explosion is the root, the dead units
-    # its consequence; units dead before any step had another origin.
+    # its consequence; units dead before any step had another origin. (The explosion has a
+    # root of its own, the init: see the next test.)
     run = suite_run("exploding_gradients_cnn_digits_sev2_s2")
     d = lossexpert.diagnose(run)
-    assert d.findings[0].cause == "exploding_gradients"
-    assert "dead_relu" in d.findings[0].explains
+    exploding = next(f for f in d.findings if f.cause == "exploding_gradients")
+    assert "dead_relu" in exploding.explains
+    assert {"exploding_gradients", "dead_relu"} <= set(d.findings[0].explains)
     conf = {"exploding_gradients": 0.53, "dead_relu": 0.7}
     burst = resolve(conf, ["layers.update_burst"], CAUSAL_LINKS, _key, combine)
     assert burst.order[0] == "exploding_gradients"
@@ -153,3 +155,20 @@ def test_every_link_says_how_the_root_led_to_the_consequence(lang: str) -> None:
     texts = Texts(lang)
     silent = [(k.root, k.consequence) for k in CAUSAL_LINKS if not texts.link_why(k)]
     assert not silent, silent
+
+
+def test_a_first_loss_far_above_chance_names_the_init_as_the_root_of_the_explosion() -> None:
+    # A real suite run: a 4-layer CNN on standardised digits, He init scaled 2.6x. Its first
+    # loss is ~2900 (chance 2.3): logits that large on normalised inputs mean the signal grew
+    # layer by layer, and the backward pass multiplies by the same weights. The init is the
+    # root; the exploding gradients (and the units they killed) its consequences.
+    d = lossexpert.diagnose(suite_run("exploding_gradients_cnn_digits_sev2_s2"))
+    top = d.findings[0]
+    assert top.cause == "weight_initialization"
+    assert "exploding_gradients" in top.explains
+    assert "train.init_loss_high" in {s.symptom for s in d.symptoms}
+    # Raw 0-16 pixels give a first loss 19x chance with any init: there the data is the root.
+    raw = lossexpert.diagnose(suite_run("data_not_normalized_cnn_digits_sev2_s1"))
+    assert raw.findings[0].cause == "data_not_normalized"
+    init = [f for f in raw.findings if f.cause == "weight_initialization"]
+    assert not init or "exploding_gradients" not in init[0].explains

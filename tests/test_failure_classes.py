@@ -70,7 +70,8 @@ def test_the_root_is_ranked_before_the_dead_units_it_caused(fault: str, variant:
             dead_seen += 1
             if fault not in causes or causes.index(fault) > causes.index("dead_relu"):
                 wrong.append((name, causes[:3]))
-    assert seen >= 5 and dead_seen >= 3
+    # (a gated recurrent net without ReLU is no longer suspected of dead units: 2 runs left)
+    assert seen >= 5 and dead_seen >= 2
     # Known exception (README): a resnet run whose unzeroed gradients grow sub-linearly.
     assert len(wrong) <= 1, wrong
     assert in_top3 >= 0.6 * seen  # measured: 3 of 5 missing-zero_grad runs, 21 of 24 LR runs

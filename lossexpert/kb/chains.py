@@ -149,9 +149,20 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
     CausalLink(
         "weight_initialization",
         "exploding_gradients",
-        via=("layers.init_scale",),
-        description="Weights too large at init amplify the signal layer after layer.",
-        zh="初始权重过大，信号逐层放大。",
+        # A first loss far above chance on normalised inputs needs huge logits: the forward
+        # signal grew layer after layer, and the backward pass multiplies by the same weights.
+        via=("layers.init_scale", "train.init_loss_high", "probe.init_loss_high"),
+        # Raw inputs of large scale give the same huge first loss with any init.
+        blocked_by=("data.unnormalized", "config.no_input_normalization"),
+        description=(
+            "Weights too large at init amplify the signal layer after layer, forward and back: "
+            "the first loss is far above chance and the gradients explode (He et al., 2015: "
+            "a gain above 1 per layer grows exponentially with depth)."
+        ),
+        zh=(
+            "初始权重过大，信号在前向和反向传播中逐层放大：第一个loss远高于随机水平，梯度爆炸（H"
+            "e et al., 2015：每层增益大于1时随深度指数增长）。"
+        ),
     ),
     CausalLink(
         "weight_initialization",
