@@ -257,6 +257,20 @@ def _progress_symptoms(
                 floor=floor,
                 classes=c,
             )
+    elif (variance := _target_variance(run)) is not None and not s.is_window:
+        # A squared-error regression's chance level is the variance of its targets (the loss
+        # of predicting their mean): the share of it left on the training data is 1 - R².
+        ratio = s.final / variance
+        if ratio > th.high_final_vs_variance and not still_moving:
+            out.add(
+                "train.high_final",
+                "curves",
+                grade(ratio, th.high_final_vs_variance, th.train_high_final_vs_variance_full_at),
+                final=s.final,
+                chance=variance,
+                ratio=ratio,
+                kind="variance",
+            )
     elif (
         (begin := F.begin_level(s)) > 0
         and s.final / begin > th.high_final_vs_start
@@ -301,6 +315,18 @@ def _progress_symptoms(
             onset=s.plateau_onset,
             late_change_pct=100 * (math.exp(s.late_log_slope) - 1),
         )
+
+
+def _target_variance(run: Run) -> float | None:
+    """The variance of the train targets of a squared-error regression, when recorded."""
+    train = run.data.get("train")
+    loss = _norm(run.config.loss)
+    squared = loss in ("mse", "mseloss", "mean_squared_error") or (
+        not loss and run.config.task == "regression"
+    )
+    if not squared or train is None or train.label_std is None or train.label_std <= 0:
+        return None
+    return float(train.label_std**2)
 
 
 def _shape_symptoms(

@@ -189,10 +189,12 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         "train.high_final",
         "curves",
         ("final", "ratio"),
-        optional=("chance", "start"),
+        optional=("chance", "start", "kind"),
         thresholds=(
             "high_final_vs_chance",
             "high_final_vs_start",
+            "high_final_vs_variance",
+            "train_high_final_vs_variance_full_at",
             "min_points",
             "plateau_log_slope",
             "steady_fall_fraction",

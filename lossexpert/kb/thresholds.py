@@ -191,6 +191,13 @@ class Thresholds(BaseModel):
         "a run near the end of its budget that converges loses less than that per third; "
         "healthy runs of the suite fell 11-18 %, set with the suite in view",
     )
+    high_final_vs_variance: float = Field(
+        0.75,
+        description="a squared-error regression whose final train loss is above this "
+        "fraction of its targets' variance explains less than a quarter of it on its own "
+        "training data (R² < 0.25). Not lower: a real, noisy set fitted well leaves half "
+        "(scikit-learn's diabetes: a linear model reaches R² 0.52, Efron et al. 2004, LARS)",
+    )
     high_final_vs_start: float = Field(
         0.5, description="without a chance level: final above this fraction of the start (tuned)"
     )
@@ -1055,6 +1062,11 @@ class Thresholds(BaseModel):
         0.8,
         description="final level (0 = floor, 1 = ln C) at which train.high_final is at full "
         "strength",
+    )
+    train_high_final_vs_variance_full_at: float = Field(
+        1.0,
+        description="train.high_final against the targets' variance reaches full strength at "
+        "the variance itself: nothing of it explained",
     )
     train_high_final_vs_start_full_at: float = Field(
         1.0,
