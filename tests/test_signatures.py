@@ -458,3 +458,23 @@ def test_a_regression_that_explains_little_of_its_targets_variance_is_not_fitted
     ):
         assert high_final(healthy) is None, healthy
         assert lossexpert.diagnose(suite_run(healthy)).healthy, healthy
+
+
+def test_inputs_far_below_unit_scale_are_not_normalised() -> None:
+    # scikit-learn's diabetes as shipped: every feature centred with std ~0.048, a real suite
+    # run trained on it as is. Nothing is large, nothing is spread: the inputs are simply an
+    # order of magnitude below the unit variance an init assumes (LeCun et al. 1998).
+    d = lossexpert.diagnose(suite_run("data_not_normalized_regression_diabetes_sev1_s1"))
+    facts = {s.symptom: s for s in d.symptoms}
+    assert facts["data.unnormalized"].values["largest_std"] < 0.1
+    assert d.findings[0].cause == "data_not_normalized"
+    # The same set standardised (a healthy run): not flagged.
+    ok = lossexpert.diagnose(suite_run("none_regression_diabetes_reference_s0"))
+    assert "data.unnormalized" not in {s.symptom for s in ok.symptoms}
+    # A sparse 0/1 indicator has a small std but values of 1: not badly scaled.
+    sparse = {
+        "curves": {"train": {"loss": decaying_curve()}},
+        "data": {"train": {"feature_std": [0.05] * 8, "input_min": 0.0, "input_max": 1.0}},
+    }
+    found = {s.symptom for s in lossexpert.diagnose(sparse).symptoms}
+    assert "data.unnormalized" not in found

@@ -1058,10 +1058,16 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
         if train.feature_mean
         else abs(train.input_mean or 0.0)
     )
+    largest_std = max(train.feature_std) if train.feature_std else train.input_std
     reasons = {
         "spread": spread > th.feature_scale_spread,
         "abs_max": abs_max > th.input_abs_max,
         "mean": mean_max > th.input_abs_mean,
+        # Every feature an order of magnitude below unit scale, and no value large (a sparse
+        # indicator keeps values of 1): the init assumes unit-variance inputs.
+        "small": largest_std is not None
+        and 0 < largest_std < th.input_std_small
+        and abs_max < th.input_small_abs_max,
     }
     if any(reasons.values()):
         agreeing = sum(reasons.values()) - 1
@@ -1075,6 +1081,7 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             scale_spread=spread,
             abs_max=abs_max,
             max_abs_mean=mean_max,
+            largest_std=largest_std if reasons["small"] else None,
         )
     if train.label_counts and len(train.label_counts) >= 2:
         counts = [c for c in train.label_counts.values()]

@@ -889,7 +889,10 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         "data.unnormalized",
         "data",
         ("scale_spread", "abs_max", "max_abs_mean"),
+        optional=("largest_std",),
         thresholds=(
+            "input_small_abs_max",
+            "input_std_small",
             "data_unnormalized_strength",
             "data_unnormalized_strength_per_reason",
             "feature_scale_spread",

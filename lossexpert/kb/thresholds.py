@@ -755,6 +755,19 @@ class Thresholds(BaseModel):
     input_abs_max: float = Field(
         100.0, description="inputs beyond +-this: un-normalised (DeepDiagnosis expects [-1, 1])"
     )
+    input_std_small: float = Field(
+        0.1,
+        description="every feature's std below this: inputs an order of magnitude below the "
+        "unit variance that standard inits assume (LeCun et al., Efficient BackProp, 1998, "
+        "§4.3: scale inputs so their covariances are about 1; Glorot & Bengio 2010, He et al. "
+        "2015 derive their scales for unit-variance inputs); the first layer's signal and its "
+        "weights' gradients shrink with it (scikit-learn's diabetes as shipped: 0.048)",
+    )
+    input_small_abs_max: float = Field(
+        0.5,
+        description="... with no value beyond +-this: a sparse 0/1 indicator has a small std "
+        "and values of 1, and is not badly scaled",
+    )
     input_abs_mean: float = Field(
         10.0,
         description="a feature mean beyond +-this: un-centred (SMD flags |mean| > 0.2 "
