@@ -345,10 +345,14 @@ def probe_labels_and_data(ctx: Context) -> ProbeOutcome:
             abs_max = float(x.abs().max())
             mean_max = float(x.mean(0).abs().max())
             out.values.update(scale_spread=round(spread, 3), abs_max=round(abs_max, 3))
+            largest_std = float(sd.max())
+            # The same reasons as the recorded data's data.unnormalized (engine/symptoms.py).
+            small = 0 < largest_std < th.input_std_small and abs_max < th.input_small_abs_max
             hits = [
                 spread > th.feature_scale_spread,
                 abs_max > th.input_abs_max,
                 mean_max > th.input_abs_mean,
+                small,
             ]
             if any(hits):
                 out.add(
@@ -357,6 +361,7 @@ def probe_labels_and_data(ctx: Context) -> ProbeOutcome:
                     scale_spread=spread,
                     abs_max=abs_max,
                     max_abs_mean=mean_max,
+                    largest_std=largest_std if small else None,
                 )
             if float(x.std(0).max()) == 0.0:
                 out.add("probe.inputs_constant", 1.0, features=int(x.shape[1]))
