@@ -478,3 +478,17 @@ def test_inputs_far_below_unit_scale_are_not_normalised() -> None:
     }
     found = {s.symptom for s in lossexpert.diagnose(sparse).symptoms}
     assert "data.unnormalized" not in found
+
+
+def test_a_model_that_could_memorise_but_cannot_fit_names_both_data_faults() -> None:
+    # Real suite runs: a model with 19x more parameters than samples ends near the targets'
+    # variance. The labels may contradict each other, or the inputs may carry little of what
+    # the target depends on: the curves cannot tell which, so both are named; label noise, the
+    # more common fault in bug studies, first.
+    for name in (
+        "feature_selection_regression_diabetes_sev2_s2",
+        "noisy_data_regression_diabetes_sev2_s2",
+    ):
+        causes = _causes(lossexpert.diagnose(suite_run(name)))
+        assert {"noisy_data", "feature_selection"} <= set(causes[:3]), (name, causes)
+        assert causes[0] == "noisy_data", (name, causes)

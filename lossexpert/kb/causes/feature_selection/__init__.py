@@ -61,6 +61,19 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="FEAT-CANNOT-FIT-WITH-CAPACITY",
+            when=("train.high_final", "config.can_memorize"),
+            unless=("train.at_chance", "train.still_falling"),
+            cf=0.45,
+            priority=560,
+            description=(
+                "A model big enough to memorise its training set levels off far above a fit: "
+                "what it sees does not determine the target. Contradicting labels do that, and "
+                "so do inputs that carry little of what the target depends on; the curves "
+                "cannot tell which (a probe of the inputs can)."
+            ),
+        ),
+        RuleUnit(
             id="FEAT-VAL-WORSE-THAN-CHANCE",
             when=("val.worse_than_chance",),
             cf=0.5,
