@@ -492,3 +492,15 @@ def test_a_model_that_could_memorise_but_cannot_fit_names_both_data_faults() -> 
         causes = _causes(lossexpert.diagnose(suite_run(name)))
         assert {"noisy_data", "feature_selection"} <= set(causes[:3]), (name, causes)
         assert causes[0] == "noisy_data", (name, causes)
+
+
+def test_the_data_is_not_blamed_for_a_high_loss_the_pipeline_explains() -> None:
+    # A real suite run: a softmax module before a cross-entropy loss on a model that could
+    # memorise its training set. The loss levels off high because the head squashes what the
+    # loss takes as logits; "it cannot fit, so the labels or inputs are bad" waits until such
+    # a pipeline fault is out.
+    d = lossexpert.diagnose(suite_run("loss_function_resnet_digits_sev1_s1"))
+    assert {"config.softmax_before_ce", "config.can_memorize"} <= {s.symptom for s in d.symptoms}
+    fired = {r.rule for f in d.findings for r in f.rules}
+    assert not fired & {"NOISE-CANNOT-FIT-WITH-CAPACITY", "FEAT-CANNOT-FIT-WITH-CAPACITY"}
+    assert d.findings[0].cause == "loss_function"

@@ -54,6 +54,18 @@ STALL_EXPLAINED_BY_LAYERS: tuple[str, ...] = (
 )
 
 
+# Config facts that explain a train loss held far above a fit by the pipeline itself (a head
+# that squashes its logits, a loss that does not match the task, a layer narrower than the
+# classes): the data is blamed for a high loss only once these are out.
+PIPELINE_HOLDS_LOSS_UP: tuple[str, ...] = (
+    "config.squashing_output",
+    "config.softmax_before_ce",
+    "config.loss_task_mismatch",
+    "config.relu_output",
+    "config.bottleneck",
+    "train.softmax_floor",
+)
+
 class UnitError(LossexpertError):
     """A cause unit that cannot join the knowledge base: one line naming the unit and what is
     missing."""

@@ -1,6 +1,6 @@
 """Cause `noisy_data`: 训练集loss不下降 §10 数据集有问题 (reconstructed)."""
 
-from lossexpert.kb.units import CauseUnit, RuleUnit
+from lossexpert.kb.units import PIPELINE_HOLDS_LOSS_UP, CauseUnit, RuleUnit
 
 CAUSE = CauseUnit(
     id="noisy_data",
@@ -72,7 +72,7 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="NOISE-CANNOT-FIT-WITH-CAPACITY",
             when=("train.high_final", "config.can_memorize"),
-            unless=("train.at_chance", "train.still_falling"),
+            unless=(*PIPELINE_HOLDS_LOSS_UP, "train.at_chance", "train.still_falling"),
             cf=0.45,
             priority=560,
             description=(
