@@ -16,10 +16,11 @@ _MIN_PLAIN = 16
 _MIN_SAMPLED = 3
 # The sampled steps' share of the training time. The collector's whole steady-state cost is
 # to stay within 1 % (issue 12's bar for an always-on collector). On the 1.3 ms step of the
-# overhead benchmark's MLP (the fastest step it is measured on) every step already pays
-# 0.36 % (the post-step hook and ``run.log``, 4.4 us, measured in the loop) and 0.16 % for the
-# batched copies of the logged losses; a quarter of a per cent is left for samples, with some
-# margin. On a step of 10 ms or more the budget never binds: samples stay at every ``every``.
+# overhead benchmark's MLP (the fastest step it is measured on) every step already pays for
+# the post-step hook and ``run.log``: 0.5 % when this budget was set (0.36 % the calls, 0.16 %
+# holding and copying the loss tensors), 0.1-0.7 % since a CPU loss is read at once
+# (``benchmarks/overhead.py --in-loop``); a quarter of a per cent is left for samples. On a
+# step of 10 ms or more the budget never binds: samples stay at every ``every``.
 DEFAULT_BUDGET = 0.0025
 # Plain steps timed before each sample: the median of the last _PLAIN_WINDOW then spans 8
 # sampling intervals. The other steps are not timed at all, so that a plain step's hook stays
