@@ -95,6 +95,17 @@ def block(
     return (CLOCK() - start) / steps
 
 
+def _problem(
+    make: Callable[[], nn.Module], shape: tuple[int, ...]
+) -> tuple[nn.Module, torch.optim.Optimizer, nn.Module, torch.Tensor, torch.Tensor]:
+    """The seeded model, its Adam, the loss and one fixed batch every measurement trains on."""
+    torch.manual_seed(0)
+    model = make()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.randn(*shape), torch.randint(0, 10, (shape[0],))
+    return model, opt, nn.CrossEntropyLoss(), x, y
+
+
 def measure(
     name: str,
     make: Callable[[], nn.Module],
@@ -104,11 +115,7 @@ def measure(
     workdir: Path,
 ) -> dict[str, float | str]:
     """One model, one optimizer; blocks alternate between the collector on and paused."""
-    torch.manual_seed(0)
-    model = make()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = torch.randn(*shape), torch.randint(0, 10, (shape[0],))
-    crit = nn.CrossEntropyLoss()
+    model, opt, crit, x, y = _problem(make, shape)
     plain: list[float] = []
     watched: list[float] = []
     with lossexpert.watch(
@@ -184,11 +191,7 @@ def in_loop(
     tenths of a per cent where the block benchmark's pairs cannot."""
     import numpy as np
 
-    torch.manual_seed(0)
-    model = make()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = torch.randn(*shape), torch.randint(0, 10, (shape[0],))
-    crit = nn.CrossEntropyLoss()
+    model, opt, crit, x, y = _problem(make, shape)
     on: list[Any] = []
     off: list[Any] = []
     first = 0
