@@ -478,6 +478,10 @@ def test_inputs_far_below_unit_scale_are_not_normalised() -> None:
     }
     found = {s.symptom for s in lossexpert.diagnose(sparse).symptoms}
     assert "data.unnormalized" not in found
+    # Without the range the two cannot be told apart: no verdict.
+    del sparse["data"]["train"]["input_min"], sparse["data"]["train"]["input_max"]
+    found = {s.symptom for s in lossexpert.diagnose(sparse).symptoms}
+    assert "data.unnormalized" not in found
 
 
 def test_a_model_that_could_memorise_but_cannot_fit_names_both_data_faults() -> None:

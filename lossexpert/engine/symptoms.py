@@ -1065,7 +1065,10 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
         "mean": mean_max > th.input_abs_mean,
         # Every feature an order of magnitude below unit scale, and no value large (a sparse
         # indicator keeps values of 1): the init assumes unit-variance inputs.
+        # (the range must be known: without it a sparse indicator cannot be told apart)
         "small": largest_std is not None
+        and train.input_min is not None
+        and train.input_max is not None
         and 0 < largest_std < th.input_std_small
         and abs_max < th.input_small_abs_max,
     }
