@@ -508,3 +508,19 @@ def test_the_data_is_not_blamed_for_a_high_loss_the_pipeline_explains() -> None:
     fired = {r.rule for f in d.findings for r in f.rules}
     assert not fired & {"NOISE-CANNOT-FIT-WITH-CAPACITY", "FEAT-CANNOT-FIT-WITH-CAPACITY"}
     assert d.findings[0].cause == "loss_function"
+
+
+def test_a_blow_up_in_the_first_steps_that_never_recovers_is_a_spike_then_stall() -> None:
+    # A real suite run read from its curves alone: RMSprop at 200x its rate, the loss goes
+    # 2.31 -> 214500 at the first update, then back to chance and stays there. The first
+    # points of a curve only fall from the loss at init, so a jump far above it there is a
+    # blow-up, and a loss that never gets back below where it started took lasting damage.
+    run = suite_run("learning_rate_too_high_cnn_digits_sev2_s1")
+    d = lossexpert.diagnose(_curves_only(run))
+    stall = [s for s in d.symptoms if s.symptom == "train.spike_then_stall"]
+    assert stall and stall[0].values["step_index"] == 1
+    assert _causes(d)[0] == "learning_rate_too_high"
+    # The same jump recovering below the start is healthy noise, not a stall.
+    recovers = [2.3, 40.0, 6.0, 2.0] + decaying_curve(200, 1.8, 0.1)
+    d = lossexpert.diagnose(_run(train=recovers))
+    assert "train.spike_then_stall" not in {s.symptom for s in d.symptoms}

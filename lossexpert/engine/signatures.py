@@ -88,7 +88,7 @@ def train_signatures(
     _rise_after_fall(run, s, th, out)
     _above_init(s, th, out)
     _steady_climb(finite, th, out)
-    _spike_then_stall(finite, th, out)
+    _spike_then_stall(finite, s.first_step <= 1 and not s.is_window, th, out)
     _flat_and_jumpy(s, th, out)
     _noiseless(run, series, s, th, out)
     _falling_fast(s, th, out)
@@ -340,7 +340,9 @@ def _lr_raised_after(run: Run, step: int, th: Thresholds) -> bool:
     return any(b > th.lr_restart_factor * a for (_, a), (_, b) in itertools.pairwise(pairs))
 
 
-def _spike_then_stall(finite: F.FloatArray, th: Thresholds, out: Findings) -> None:
+def _spike_then_stall(
+    finite: F.FloatArray, from_start: bool, th: Thresholds, out: Findings
+) -> None:
     """A jump of several times the running level after which the loss never gets back below
     where it was: the jump did lasting damage (units killed, weights thrown far away). A spike
     that recovers is healthy noise."""
@@ -351,11 +353,22 @@ def _spike_then_stall(finite: F.FloatArray, th: Thresholds, out: Findings) -> No
         finite, max(th.local_level_min_window, n // th.local_level_window_divisor)
     )
     ratio = finite / np.maximum(np.abs(level), 1e-12)
-    # The first points fall fast and are not spikes.
+    # The first points fall fast and are not spikes against their local level; against the
+    # loss at init (a curve logged from the first update) they only fall, so one far above
+    # it there is a blow-up in the first steps, measured against that first value.
     start = max(th.spike_skip_min_points, n // th.spike_skip_divisor)
-    candidates = np.flatnonzero(ratio[start:] >= th.spike_ratio) + start
+    early = (
+        np.flatnonzero(finite[1:start] >= th.spike_ratio * finite[0]) + 1
+        if from_start and finite[0] > 0
+        else np.array([], dtype=np.int64)
+    )
+    candidates = np.concatenate([early, np.flatnonzero(ratio[start:] >= th.spike_ratio) + start])
     for i in candidates:
-        before = float(np.median(finite[max(0, i - th.spike_level_before_points) : i]))
+        before = (
+            float(finite[0])
+            if i < start
+            else float(np.median(finite[max(0, i - th.spike_level_before_points) : i]))
+        )
         after = finite[i + 1 :]
         if (
             after.size >= th.spike_stall_min_points_after
