@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
+
 import lossexpert
 
 from .conftest import decaying_curve, run_cli, suite_run
@@ -521,6 +523,21 @@ def test_a_blow_up_in_the_first_steps_that_never_recovers_is_a_spike_then_stall(
     assert stall and stall[0].values["step_index"] == 1
     assert _causes(d)[0] == "learning_rate_too_high"
     # The same jump recovering below the start is healthy noise, not a stall.
-    recovers = [2.3, 40.0, 6.0, 2.0] + decaying_curve(200, 1.8, 0.1)
+    recovers = [2.3, 40.0, 6.0, 2.0, *decaying_curve(200, 1.8, 0.1)]
     d = lossexpert.diagnose(_run(train=recovers))
     assert "train.spike_then_stall" not in {s.symptom for s in d.symptoms}
+
+
+def test_falling_back_from_an_early_blow_up_is_not_progress() -> None:
+    # A real suite run read from its curves alone: AdamW at 333x its rate on a small
+    # transformer, the loss goes 1.46 -> 85 in the first steps and back to ~1.42 by the end.
+    # The robust start level is the explosion's (~29): counted from it, the run "fell 95 %";
+    # counted from the untrained model's loss it did nothing, and the blow-up did the damage.
+    d = lossexpert.diagnose(
+        _curves_only(suite_run("learning_rate_too_high_transformer_sequence_sev3_s2"))
+    )
+    facts = {s.symptom: s for s in d.symptoms}
+    assert facts["train.no_progress"].values["start"] == pytest.approx(1.46, abs=0.01)
+    assert "train.plateau" not in facts
+    assert "train.spike_then_stall" in facts  # its level, not its luckiest batch, stayed up
+    assert _causes(d)[0] == "learning_rate_too_high"

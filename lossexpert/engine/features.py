@@ -233,13 +233,37 @@ def summarize(series: Series, th: Thresholds) -> CurveSummary | None:
     )
 
 
-def begin_level(s: CurveSummary) -> float:
+def begin_level(s: CurveSummary, th: Thresholds) -> float:
     """Where training started from: the untrained model's loss (the first point, when logged at
     step 0 or 1) if it is above the robust start level, which a loss falling fast in its first
-    points pulls down."""
+    points pulls down; and the first point too when the robust start is several times above
+    it, the level of a blow-up in the first steps rather than of the untrained model."""
+    if blew_up_early(s, th):
+        return s.first
     if s.first_step <= 1 and not s.is_window and math.isfinite(s.first):
         return max(s.start, s.first)
     return s.start
+
+
+def blew_up_early(s: CurveSummary, th: Thresholds) -> bool:
+    """The robust start level is several times the untrained model's loss (the first point,
+    logged at step 0 or 1): the first steps blew up, and that start is the explosion's level."""
+    return (
+        s.first_step <= 1
+        and not s.is_window
+        and math.isfinite(s.first)
+        and s.first > 0
+        and s.start >= th.spike_ratio * s.first
+    )
+
+
+def progress(s: CurveSummary, th: Thresholds) -> float:
+    """The share of the starting loss removed: from the robust start (``rel_improvement``),
+    or from the untrained model's loss when the first steps blew up (falling back from an
+    explosion is not progress)."""
+    if blew_up_early(s, th):
+        return (s.first - s.final) / s.first
+    return s.rel_improvement
 
 
 def _sign_changes(values: FloatArray) -> float:

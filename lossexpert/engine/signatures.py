@@ -265,7 +265,7 @@ def _rise_after_fall(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings)
         return
     if _lr_raised_after(run, s.min_step, th):
         return  # a warm restart raises the loss on purpose
-    begin = F.begin_level(s)  # the progress made is counted from the untrained model's loss
+    begin = F.begin_level(s, th)  # the progress made is counted from the untrained model's loss
     fell = s.minimum <= (1 - th.no_progress_rel) * begin
     rise = s.final / s.minimum
     # Minibatch noise around a low level is not a climb: the climb must give back a real
@@ -370,10 +370,12 @@ def _spike_then_stall(
             else float(np.median(finite[max(0, i - th.spike_level_before_points) : i]))
         )
         after = finite[i + 1 :]
+        # The level it gets back to, not its luckiest minibatch: the local median after it.
+        back_to = float(np.min(level[i + 1 :])) if after.size else math.inf
         if (
             after.size >= th.spike_stall_min_points_after
             and before > 0
-            and float(np.min(after)) >= th.stall_after_spike * before
+            and back_to >= th.stall_after_spike * before
         ):
             out.add(
                 "train.spike_then_stall",

@@ -196,14 +196,17 @@ def _progress_symptoms(
         and s.n >= th.steady_fall_min_points
         and s.falling_fraction >= th.steady_fall_fraction
     )
-    if s.rel_improvement < th.no_progress_rel and not steadily_falling and not s.is_window:
+    # Counted from the untrained model's loss when the first steps blew up (the robust start
+    # is then the explosion's level, and falling back from it is no progress).
+    improvement = F.progress(s, th)
+    if improvement < th.no_progress_rel and not steadily_falling and not s.is_window:
         out.add(
             "train.no_progress",
             "curves",
-            grade(-s.rel_improvement, -th.no_progress_rel, -th.train_no_progress_full_at),
-            start=s.start,
+            grade(-improvement, -th.no_progress_rel, -th.train_no_progress_full_at),
+            start=s.first if F.blew_up_early(s, th) else s.start,
             final=s.final,
-            improvement_pct=100 * s.rel_improvement,
+            improvement_pct=100 * improvement,
         )
     # A short curve falling at (nearly) every point has not levelled off, whatever its slope.
     plateaued = abs(s.late_log_slope) < th.plateau_log_slope and not steadily_falling
@@ -272,7 +275,7 @@ def _progress_symptoms(
                 kind="variance",
             )
     elif (
-        (begin := F.begin_level(s)) > 0
+        (begin := F.begin_level(s, th)) > 0
         and s.final / begin > th.high_final_vs_start
         and plateaued
         and not s.is_window
@@ -306,7 +309,7 @@ def _progress_symptoms(
             drop_pct=100 * (1 - math.exp(s.late_log_slope)),
             final=s.final,
         )
-    if plateaued and s.rel_improvement >= th.no_progress_rel:
+    if plateaued and F.progress(s, th) >= th.no_progress_rel:
         out.add(
             "train.plateau",
             "curves",

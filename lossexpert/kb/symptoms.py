@@ -145,6 +145,7 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=(
             "min_points",
             "no_progress_rel",
+            "spike_ratio",
             "steady_fall_fraction",
             "steady_fall_min_points",
             "train_no_progress_full_at",
@@ -191,6 +192,7 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         ("final", "ratio"),
         optional=("chance", "start", "kind"),
         thresholds=(
+            "spike_ratio",
             "high_final_vs_chance",
             "high_final_vs_start",
             "high_final_vs_variance",
@@ -251,6 +253,7 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         "curves",
         ("final", "onset", "late_change_pct"),
         thresholds=(
+            "spike_ratio",
             "min_points",
             "no_progress_rel",
             "plateau_log_slope",
@@ -333,6 +336,7 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         "curves",
         ("minimum", "final", "rise_pct", "given_back_pct", "min_step"),
         thresholds=(
+            "spike_ratio",
             "diverge_ratio",
             "lr_restart_factor",
             "no_progress_rel",
