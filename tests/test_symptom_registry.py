@@ -296,13 +296,20 @@ class Detectors:
 
     MUTATORS = frozenset({"append", "extend", "add", "update", "insert"})
 
-    def __init__(self, files: list[Path]) -> None:
+    def __init__(self, files: list[Path], helpers: tuple[str, ...] = ()) -> None:
+        """``helpers``: functions of the engine that these files call with ``th`` (followed
+        into, their own ``out.add`` calls not collected)."""
         self.funcs: dict[str, ast.FunctionDef] = {}
+        self.helpers: dict[str, ast.FunctionDef] = {}
         for path in files:
             for node in ast.parse(path.read_text()).body:
                 if isinstance(node, ast.FunctionDef):
                     assert node.name not in self.funcs, node.name
                     self.funcs[node.name] = node
+        for path in ENGINE_FILES:
+            for node in ast.parse(path.read_text()).body:
+                if isinstance(node, ast.FunctionDef) and node.name in helpers:
+                    self.helpers[node.name] = node
 
     @staticmethod
     def called_with_th(node: ast.AST) -> set[str]:
@@ -321,10 +328,10 @@ class Detectors:
     def function_fields(self, name: str, seen: set[str] | None = None) -> set[str]:
         """Every field a function reads, with the functions it calls with ``th``."""
         seen = set() if seen is None else seen
-        if name in seen or name not in self.funcs:
+        fn = self.funcs.get(name) or self.helpers.get(name)
+        if name in seen or fn is None:
             return set()
         seen.add(name)
-        fn = self.funcs[name]
         got = _fields(fn)
         for g in self.called_with_th(fn):
             got |= self.function_fields(g, seen)
@@ -490,7 +497,7 @@ def test_the_curve_summary_and_context_fields_are_what_their_functions_read() ->
 
 
 def test_the_probes_fields_are_registered() -> None:
-    derived = Detectors([PROBES_FILE]).symptom_fields()
+    derived = Detectors([PROBES_FILE], helpers=("input_scale",)).symptom_fields()
     for name, fields in derived.items():
         assert fields == set(symptom(name).thresholds), name
 

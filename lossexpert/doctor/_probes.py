@@ -28,7 +28,7 @@ from lossexpert.doctor._bench import (
     map_inputs,
     rechunk,
 )
-from lossexpert.engine.symptoms import Symptom, grade
+from lossexpert.engine.symptoms import Symptom, grade, input_scale
 from lossexpert.kb.thresholds import Thresholds
 
 
@@ -338,30 +338,19 @@ def probe_labels_and_data(ctx: Context) -> ProbeOutcome:
         x = x[torch.isfinite(x).all(1)]
         if x.shape[0] >= 2:
             sd = x.std(0).numpy()
-            nz = sd[sd > 1e-8]
-            spread = (
-                float(np.quantile(nz, 0.95) / max(np.quantile(nz, 0.05), 1e-12)) if nz.size else 1.0
-            )
             abs_max = float(x.abs().max())
-            mean_max = float(x.mean(0).abs().max())
-            out.values.update(scale_spread=round(spread, 3), abs_max=round(abs_max, 3))
-            largest_std = float(sd.max())
-            # The same reasons as the recorded data's data.unnormalized (engine/symptoms.py).
-            small = 0 < largest_std < th.input_std_small and abs_max < th.input_small_abs_max
-            hits = [
-                spread > th.feature_scale_spread,
-                abs_max > th.input_abs_max,
-                mean_max > th.input_abs_mean,
-                small,
-            ]
+            # The same reasons as the recorded data's data.unnormalized.
+            scale = input_scale(sd.tolist(), abs_max, float(x.mean(0).abs().max()), True, th)
+            out.values.update(scale_spread=round(scale.spread, 3), abs_max=round(abs_max, 3))
+            hits = list(scale.reasons.values())
             if any(hits):
                 out.add(
                     "probe.unnormalized",
                     0.6 + 0.2 * (sum(hits) - 1),
-                    scale_spread=spread,
+                    scale_spread=scale.spread,
                     abs_max=abs_max,
-                    max_abs_mean=mean_max,
-                    largest_std=largest_std if small else None,
+                    max_abs_mean=scale.mean_max,
+                    largest_std=scale.largest_std if scale.reasons["small"] else None,
                 )
             if float(x.std(0).max()) == 0.0:
                 out.add("probe.inputs_constant", 1.0, features=int(x.shape[1]))

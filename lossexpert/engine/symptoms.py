@@ -7,8 +7,8 @@ This is the only place that reads a ``Run``; the rule engine sees symptoms and n
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -1042,39 +1042,67 @@ def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> N
             )
 
 
-def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
-    train = run.data.get("train")
-    if train is None:
-        out.missing.append("data.train")
-        return
-    if train.feature_std:
-        sd = np.asarray(train.feature_std, dtype=np.float64)
-        nz = sd[sd > 1e-8]  # constant features (std ~0) have no scale
-        hi = np.quantile(nz, th.feature_spread_high_quantile) if nz.size else 1.0
-        lo = np.quantile(nz, th.feature_spread_low_quantile) if nz.size else 1.0
-        spread = float(hi / max(lo, 1e-12)) if nz.size else 1.0
-    else:
-        spread = 1.0
-    abs_max = max(abs(train.input_min or 0.0), abs(train.input_max or 0.0))
-    mean_max = (
-        float(np.max(np.abs(train.feature_mean)))
-        if train.feature_mean
-        else abs(train.input_mean or 0.0)
-    )
-    largest_std = max(train.feature_std) if train.feature_std else train.input_std
+@dataclass(frozen=True)
+class InputScale:
+    """How a set of inputs is scaled, and which of the reasons to call it not normalised
+    hold: the recorded data (``data.unnormalized``) and the doctor's look at the loader's
+    batches (``probe.unnormalized``) read the same ones."""
+
+    spread: float  # high / low quantile of the per-feature std (constant features left out)
+    abs_max: float
+    mean_max: float
+    largest_std: float | None
+    reasons: dict[str, bool]
+
+
+def input_scale(
+    feature_std: Sequence[float],
+    abs_max: float,
+    mean_max: float,
+    range_known: bool,
+    th: Thresholds,
+) -> InputScale:
+    sd = np.asarray(feature_std, dtype=np.float64)
+    nz = sd[sd > 1e-8]  # constant features (std ~0) have no scale
+    spread = 1.0
+    if nz.size:
+        hi = np.quantile(nz, th.feature_spread_high_quantile)
+        lo = np.quantile(nz, th.feature_spread_low_quantile)
+        spread = float(hi / max(lo, 1e-12))
+    largest = float(sd.max()) if sd.size else None
     reasons = {
         "spread": spread > th.feature_scale_spread,
         "abs_max": abs_max > th.input_abs_max,
         "mean": mean_max > th.input_abs_mean,
         # Every feature an order of magnitude below unit scale, and no value large (a sparse
-        # indicator keeps values of 1): the init assumes unit-variance inputs.
-        # (the range must be known: without it a sparse indicator cannot be told apart)
-        "small": largest_std is not None
-        and train.input_min is not None
-        and train.input_max is not None
-        and 0 < largest_std < th.input_std_small
+        # indicator keeps values of 1): the init assumes unit-variance inputs. The range must
+        # be known: without it a sparse indicator cannot be told apart.
+        "small": range_known
+        and largest is not None
+        and 0 < largest < th.input_std_small
         and abs_max < th.input_small_abs_max,
     }
+    return InputScale(spread, abs_max, mean_max, largest, reasons)
+
+
+def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
+    train = run.data.get("train")
+    if train is None:
+        out.missing.append("data.train")
+        return
+    mean_max = (
+        float(np.max(np.abs(train.feature_mean)))
+        if train.feature_mean
+        else abs(train.input_mean or 0.0)
+    )
+    scale = input_scale(
+        train.feature_std or ([train.input_std] if train.input_std is not None else []),
+        max(abs(train.input_min or 0.0), abs(train.input_max or 0.0)),
+        mean_max,
+        train.input_min is not None and train.input_max is not None,
+        th,
+    )
+    reasons = scale.reasons
     if any(reasons.values()):
         agreeing = sum(reasons.values()) - 1
         strength = (
@@ -1084,10 +1112,10 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             "data.unnormalized",
             "data",
             strength,
-            scale_spread=spread,
-            abs_max=abs_max,
+            scale_spread=scale.spread,
+            abs_max=scale.abs_max,
             max_abs_mean=mean_max,
-            largest_std=largest_std if reasons["small"] else None,
+            largest_std=scale.largest_std if reasons["small"] else None,
         )
     if train.label_counts and len(train.label_counts) >= 2:
         counts = [c for c in train.label_counts.values()]

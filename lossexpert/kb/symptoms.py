@@ -962,6 +962,8 @@ _PROBES: tuple[SymptomSpec, ...] = (
         optional=("largest_std",),
         thresholds=(
             "feature_scale_spread",
+            "feature_spread_high_quantile",
+            "feature_spread_low_quantile",
             "input_abs_max",
             "input_abs_mean",
             "input_small_abs_max",
