@@ -44,10 +44,9 @@ CROSS_ENTROPY = (
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
 )
+SQUARED_ERROR_LOSSES = ("mse", "mseloss", "mean_squared_error")
 REGRESSION_LOSSES = (
-    "mse",
-    "mseloss",
-    "mean_squared_error",
+    *SQUARED_ERROR_LOSSES,
     "l1",
     "l1loss",
     "mae",
@@ -172,6 +171,18 @@ def chance_level(run: Run) -> float | None:
     if task not in (None, "classification") and loss not in CROSS_ENTROPY:
         return None
     return math.log(c)
+
+
+def target_variance(run: Run) -> float | None:
+    """The chance level of a squared-error regression: the variance of its train targets (the
+    loss of always predicting their mean), when recorded. A regression whose loss is not
+    named is taken as squared error, the usual one; an L1 or Huber loss has another level."""
+    train = run.data.get("train")
+    loss = norm_name(run.config.loss)
+    squared = loss in SQUARED_ERROR_LOSSES or (not loss and run.config.task == "regression")
+    if not squared or train is None or train.label_std is None or train.label_std <= 0:
+        return None
+    return float(train.label_std**2)
 
 
 def loss_floor(run: Run) -> float:

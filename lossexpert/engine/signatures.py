@@ -20,6 +20,7 @@ from lossexpert.engine.facts import (
     grade,
     is_classification,
     norm_name,
+    target_variance,
 )
 from lossexpert.kb.thresholds import Thresholds
 from lossexpert.runformat import LayerStats, Run
@@ -238,12 +239,9 @@ def _input_blind(
 def _mean_prediction(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     """The chance level of a squared-error regression is the variance of its targets (the
     loss of always predicting their mean): a flat MSE at that level has learned nothing."""
-    train = run.data.get("train")
-    loss = norm_name(run.config.loss)
-    regression = run.config.task == "regression" or loss in ("mse", "mseloss", "mean_squared_error")
-    if train is None or train.label_std is None or not regression or train.label_std <= 0:
+    variance = target_variance(run)
+    if variance is None:
         return
-    variance = train.label_std**2
     plateaued = abs(s.late_log_slope) < th.plateau_log_slope
     if plateaued and s.final >= (1 - th.at_chance_tol) * variance:
         out.add(

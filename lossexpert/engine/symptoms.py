@@ -29,6 +29,7 @@ from lossexpert.engine.facts import (
     grade,
     loss_floor,
     num_classes,
+    target_variance,
 )
 from lossexpert.engine.facts import norm_name as _norm
 from lossexpert.engine.signatures import (
@@ -260,7 +261,7 @@ def _progress_symptoms(
                 floor=floor,
                 classes=c,
             )
-    elif (variance := _target_variance(run)) is not None and not s.is_window:
+    elif (variance := target_variance(run)) is not None and not s.is_window:
         # A squared-error regression's chance level is the variance of its targets (the loss
         # of predicting their mean): the share of it left on the training data is 1 - R².
         ratio = s.final / variance
@@ -309,7 +310,7 @@ def _progress_symptoms(
             drop_pct=100 * (1 - math.exp(s.late_log_slope)),
             final=s.final,
         )
-    if plateaued and F.progress(s, th) >= th.no_progress_rel:
+    if plateaued and improvement >= th.no_progress_rel:
         out.add(
             "train.plateau",
             "curves",
@@ -318,18 +319,6 @@ def _progress_symptoms(
             onset=s.plateau_onset,
             late_change_pct=100 * (math.exp(s.late_log_slope) - 1),
         )
-
-
-def _target_variance(run: Run) -> float | None:
-    """The variance of the train targets of a squared-error regression, when recorded."""
-    train = run.data.get("train")
-    loss = _norm(run.config.loss)
-    squared = loss in ("mse", "mseloss", "mean_squared_error") or (
-        not loss and run.config.task == "regression"
-    )
-    if not squared or train is None or train.label_std is None or train.label_std <= 0:
-        return None
-    return float(train.label_std**2)
 
 
 def _shape_symptoms(
