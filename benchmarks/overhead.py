@@ -41,6 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -83,8 +84,10 @@ def block(
     y: torch.Tensor,
     steps: int,
     log: Callable[[torch.Tensor], None] | None,
+    times: list[float] | None = None,
 ) -> float:
-    start = CLOCK()
+    """Mean time per training step; ``times`` collects each step's own (``--in-loop``)."""
+    start = last = CLOCK()
     for _ in range(steps):
         loss = crit(model(x), y)
         opt.zero_grad()
@@ -92,6 +95,10 @@ def block(
         opt.step()
         if log is not None:
             log(loss)
+        if times is not None:
+            now = CLOCK()
+            times.append(now - last)
+            last = now
     return (CLOCK() - start) / steps
 
 
@@ -189,11 +196,9 @@ def in_loop(
     the interval, less the mid-interval mean); the whole, their sum. Each is read over
     thousands of steps (medians where one disturbed step must not count), so it resolves
     tenths of a per cent where the block benchmark's pairs cannot."""
-    import numpy as np
-
     model, opt, crit, x, y = _problem(make, shape)
-    on: list[Any] = []
-    off: list[Any] = []
+    on: list[list[float]] = []
+    off: list[list[float]] = []
     first = 0
     with lossexpert.watch(
         model,
@@ -203,39 +208,37 @@ def in_loop(
         every=every,
         overhead_budget=None,
     ) as run:
-        block(model, opt, crit, x, y, 600, lambda loss: run.log("train", loss))
+
+        def log(loss: torch.Tensor) -> None:
+            run.log("train", loss)
+
+        block(model, opt, crit, x, y, 600, log)
         for r in range(blocks):
             for use in (True, False) if r % 2 else (False, True):
-                if not use:
+                times: list[float] = []
+                if use:
+                    first = first or run.step
+                    block(model, opt, crit, x, y, every, log, times)
+                    on.append(times)
+                else:
                     run.pause()
-                if use and not on:
-                    first = run.step
-                times = np.empty(every)
-                for i in range(every):
-                    start = CLOCK()
-                    loss = crit(model(x), y)
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    if use:
-                        run.log("train", loss)
-                    times[i] = CLOCK() - start
-                (on if use else off).append(times)
-                if not use:
+                    block(model, opt, crit, x, y, every, None, times)
                     run.resume()
+                    off.append(times)
     watched, plain = np.array(on), np.array(off)
     phase = (np.arange(every) + first) % every  # position of each column in the interval
     mid = watched[:, (phase > _AROUND) & (phase < every - _AROUND)]
     per_step = float(np.median(watched) / np.median(plain) - 1)
-    sample_ms = 1000 * float((watched.mean(axis=0) - mid.mean()).sum())
+    sample_s = float((watched.mean(axis=0) - mid.mean()).sum())
+    sample_share = sample_s / (every * float(plain.mean()))
     return {
         "model": name,
         "plain_ms": 1000 * float(plain.mean()),
         "watched_ms": 1000 * float(watched.mean()),
         "per_step_pct": 100 * per_step,
-        "sample_ms": sample_ms,
-        "sample_pct": 100 * sample_ms / 1000 / (every * float(plain.mean())),
-        "overhead_pct": 100 * per_step + 100 * sample_ms / 1000 / (every * float(plain.mean())),
+        "sample_ms": 1000 * sample_s,
+        "sample_pct": 100 * sample_share,
+        "overhead_pct": 100 * (per_step + sample_share),
     }
 
 
