@@ -541,3 +541,36 @@ def test_falling_back_from_an_early_blow_up_is_not_progress() -> None:
     assert "train.plateau" not in facts
     assert "train.spike_then_stall" in facts  # its level, not its luckiest batch, stayed up
     assert _causes(d)[0] == "learning_rate_too_high"
+
+
+def test_a_val_loss_that_never_got_below_chance_while_train_fell_names_the_data() -> None:
+    # A real suite run: a resnet on digits with noisy labels. Its train loss falls from 2.3 to
+    # 1.9 (0.8 x ln 10) while its val loss never gets 3 % below ln 10: before, "no findings".
+    # Labels random with respect to the inputs and inputs without the signal look the same:
+    # both named, label noise (the commoner fault) first, from the curves alone too.
+    for evidence in (("curves",), ("curves", "config", "layers", "data")):
+        d = lossexpert.diagnose(
+            suite_run("noisy_data_resnet_digits_sev2_s2"),
+            evidence=evidence,  # type: ignore[arg-type]
+        )
+        assert "val.never_learned" in {s.symptom for s in d.symptoms}
+        assert _causes(d)[:2] == ["noisy_data", "feature_selection"], (evidence, _causes(d))
+    cfg = {"task": "classification", "num_classes": 4}
+    chance = math.log(4)
+    train = decaying_curve(60, start=chance, end=0.5 * chance)
+    # A val loss that got 20 % below chance did learn something that transfers.
+    learned = lossexpert.diagnose(
+        _run(cfg, train=train, val=decaying_curve(12, start=chance, end=0.8 * chance))
+    )
+    assert "val.never_learned" not in {s.symptom for s in learned.symptoms}
+    # A train loss only 5 % below chance is within the noise the val bound allows.
+    barely = lossexpert.diagnose(
+        _run(
+            cfg,
+            train=decaying_curve(60, start=chance, end=0.95 * chance),
+            val=[chance * 1.01] * 12,
+        )
+    )
+    assert "val.never_learned" not in {s.symptom for s in barely.symptoms}
+    stuck = lossexpert.diagnose(_run(cfg, train=train, val=[chance * 0.99] * 12))
+    assert "val.never_learned" in {s.symptom for s in stuck.symptoms}

@@ -465,3 +465,50 @@ def test_a_plain_step_calls_no_pre_step_hook_and_a_sampled_one_gets_its_statisti
     ratios = first.update_ratio or []
     assert len(ratios) == len(sampled)  # the pre-step part ran at every sample
     assert all(r is not None and r > 0 for r in ratios)
+
+
+class _Recurrent(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(3, 24, num_layers=2, batch_first=True)
+        self.attn = nn.MultiheadAttention(24, 2, batch_first=True)
+        self.head = nn.Linear(24, 2)
+
+    def forward(self, x: Any) -> Any:
+        h, _ = self.lstm(x)
+        a, _ = self.attn(h, h, h)
+        out: Any = self.head(a[:, -1])
+        return out
+
+
+def test_recurrent_and_attention_weights_are_layers(tmp_path: Path) -> None:
+    # An LSTM keeps its weights as weight_ih_l{k}/weight_hh_l{k} (no `.weight`) and attention
+    # its packed input projection: before, only the Linear head was described, so a recurrent
+    # net's gradients were never seen.
+    torch.manual_seed(0)
+    model = _Recurrent()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(64, 6, 3), torch.randint(0, 2, (64,))
+    path = tmp_path / "rnn.jsonl"
+    with lossexpert.watch(model, opt, path, overhead_budget=None) as run:
+        for _ in range(12):
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log("train", loss)
+    loaded = lossexpert.load_run(path).run
+    layers = {L.name: L for L in loaded.layers}
+    expected = [f"lstm.weight_{k}_l{i}" for i in (0, 1) for k in ("ih", "hh")]
+    assert [n for n in layers if n.startswith("lstm")] == expected
+    assert "attn.in_proj_weight" in layers and "head" in layers
+    for name in expected:
+        L = layers[name]
+        assert L.type == "LSTM" and L.fan_in == 24  # the hidden size the default init uses
+        # PyTorch's U(-1/sqrt(h), 1/sqrt(h)): std x sqrt(h) = 1/sqrt(3), a healthy init scale.
+        assert L.init_weight_std is not None
+        assert abs(L.init_weight_std * 24**0.5 - 3**-0.5) < 0.05
+        assert L.grad_norm and all(g > 0 for g in L.grad_norm)
+    assert loaded.config.model is not None
+    # Two stacked LSTM layers, the attention's output projection, the head.
+    assert loaded.config.model.depth == 4

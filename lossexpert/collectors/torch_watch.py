@@ -51,10 +51,10 @@ from lossexpert.collectors._watch.introspect import (
     activation_map,
     is_dtensor,
     is_fsdp1,
+    layer_depth,
     layer_info,
     merge,
     read_config,
-    weight_of,
     weighted_layers,
 )
 from lossexpert.collectors._watch.layers import UPDATE_SAMPLE, LayerStats
@@ -193,7 +193,7 @@ class Watch:
             flush_seconds=flush_seconds,
         )
         layers = weighted_layers(inner)
-        weights = [weight_of(m) for _, m in layers]
+        weights = [layer.weight for layer in layers]
         param = next(inner.parameters(), None)
         self._device = param.device if param is not None else torch.device("cpu")
         reduce: Callable[[torch.Tensor], torch.Tensor] | None = None
@@ -218,7 +218,7 @@ class Watch:
             self.schedule.budget = None
         act_modules = activation_map(inner, layers)
         self._layers = LayerStats(
-            [n or type(m).__name__ for n, m in layers],
+            [layer.name for layer in layers],
             weights if "layers" not in self._off else [],
             self._device,
             transfer_every=self.transfer_every,
@@ -240,7 +240,7 @@ class Watch:
         self._scaler = scaler
         self._scaler_step: Callable[..., Any] | None = None
         info: list[dict[str, Any]] = [
-            {"name": n or type(m).__name__, "type": type(m).__name__} for n, m in layers
+            {"name": layer.name, "type": type(layer.module).__name__} for layer in layers
         ]
         if "layers" not in self._off:
             with self._guard("layers"):
@@ -255,7 +255,9 @@ class Watch:
                     "tags": dict(tags or {}),
                 },
                 "config": merge(
-                    read_config(inner, optimizer, criterion, loader, len(layers), self._device),
+                    read_config(
+                        inner, optimizer, criterion, loader, layer_depth(inner), self._device
+                    ),
                     config or {},
                 ),
             }

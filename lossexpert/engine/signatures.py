@@ -521,6 +521,24 @@ def val_signatures(
             chance=chance,
             train=tr.final,
         )
+    elif (
+        chance is not None
+        and chance > 0
+        and va.n >= th.val_trend_min_points
+        and va.minimum >= (1.0 - th.val_never_below_chance) * chance
+        and tr.final <= th.val_never_learned_train_at * chance
+    ):
+        # The train loss fell well below chance and the val loss never did: nothing of what
+        # was learned, at any point of the run, transfers (the same conclusion as above, where
+        # the val loss has not yet climbed past chance).
+        out.add(
+            "val.never_learned",
+            "curves",
+            th.val_never_learned_strength,
+            val_min=va.minimum,
+            chance=chance,
+            train=tr.final,
+        )
     if va.final > 0 and tr.final > 0:
         ratio = va.final / tr.final
         if ratio <= th.val_below_train:

@@ -514,6 +514,18 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         ),
     ),
     _spec(
+        "val.never_learned",
+        "curves",
+        ("val_min", "chance", "train"),
+        thresholds=(
+            "val_trend_min_points",
+            "val_worse_than_chance",  # read only where val.worse_than_chance did not fire
+            "val_never_below_chance",
+            "val_never_learned_train_at",
+            "val_never_learned_strength",
+        ),
+    ),
+    _spec(
         "test.above_val",
         "curves",
         ("test", "val", "ratio"),

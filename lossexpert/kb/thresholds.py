@@ -505,6 +505,18 @@ class Thresholds(BaseModel):
         description="val loss (last fifth) above this multiple of ln C while train is below "
         "it: worse than guessing, what was learned does not transfer",
     )
+    val_never_below_chance: float = Field(
+        0.03,
+        description="val loss never more than this fraction below the chance level: nothing "
+        "learned transfers (3 % of ln C is about two standard errors of a mean cross-entropy "
+        "over a few hundred val examples at chance)",
+    )
+    val_never_learned_train_at: float = Field(
+        0.9,
+        description="...while the train loss ends at or below this multiple of chance: the "
+        "model did learn on its training set, by more than three times the val's noise bound "
+        "above (10 % below chance)",
+    )
     val_extreme_ratio: float = Field(
         10.0,
         description="val loss this multiple of the train loss: beyond over-fitting's drift "
@@ -895,6 +907,11 @@ class Thresholds(BaseModel):
         0.8,
         description="val.worse_than_chance: the val loss ends above the chance level while train "
         "is below it",
+    )
+    val_never_learned_strength: float = Field(
+        0.7,
+        description="val.never_learned: the train loss fell well below chance while the val "
+        "loss never got below it (a little weaker than ending above chance)",
     )
     val_below_train_strength: float = Field(
         0.7,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -56,29 +56,67 @@ def is_dtensor(t: torch.Tensor) -> bool:
     return callable(getattr(t, "to_local", None))
 
 
-def weight_of(module: nn.Module) -> torch.Tensor:
-    weight = module.weight
-    assert isinstance(weight, torch.Tensor)
-    return weight
+class Layer(NamedTuple):
+    """One weight matrix we describe, and the module that holds it."""
+
+    name: str
+    module: nn.Module
+    weight: torch.Tensor
+    fan_in: int
 
 
-def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Leaf modules with a weight matrix (Linear, Conv, Embedding...): the layers we describe."""
+def _recurrent_weights(name: str, module: nn.RNNBase) -> list[Layer]:
+    # Every weight_ih_l{k}[_reverse] / weight_hh_l{k}[_reverse] matrix. PyTorch initialises
+    # them all U(-1/sqrt(hidden), 1/sqrt(hidden)) whatever the input size, so the fan-in their
+    # scale is judged against is the hidden size (std x sqrt(hidden) = 1/sqrt(3) by default).
+    prefix = name or type(module).__name__
     return [
-        (n, m)
-        for n, m in model.named_modules()
-        if not list(m.children())
-        and isinstance(getattr(m, "weight", None), nn.Parameter)
-        and m.weight.dim() >= 2
+        Layer(f"{prefix}.{pname}", module, param, int(module.hidden_size))
+        for pname, param in module.named_parameters(recurse=False)
+        if pname.startswith("weight_") and param.dim() >= 2
     ]
 
 
-def activation_map(
-    model: nn.Module, layers: list[tuple[str, nn.Module]]
-) -> list[tuple[nn.Module, int, str]]:
+def weighted_layers(model: nn.Module) -> list[Layer]:
+    """The weight matrices we describe, in the order of the model's modules: every leaf module's
+    ``weight`` of two or more dimensions (Linear, Conv, Embedding...), each recurrent layer's
+    input and hidden weights (RNN, LSTM, GRU) and an attention block's packed input projection
+    (its output projection is a Linear leaf)."""
+    layers: list[Layer] = []
+    for name, m in model.named_modules():
+        if isinstance(m, nn.RNNBase):
+            layers += _recurrent_weights(name, m)
+        elif isinstance(m, nn.MultiheadAttention):
+            packed = m.in_proj_weight
+            if isinstance(packed, nn.Parameter):
+                layers.append(
+                    Layer(f"{name or 'attention'}.in_proj_weight", m, packed, int(packed.shape[1]))
+                )
+        elif not list(m.children()):
+            w = getattr(m, "weight", None)
+            if isinstance(w, nn.Parameter) and w.dim() >= 2:
+                layers.append(Layer(name or type(m).__name__, m, w, int(math.prod(w.shape[1:]))))
+    return layers
+
+
+def layer_depth(model: nn.Module) -> int:
+    """Weighted layers one after the other: a recurrent module counts its stacked layers (its
+    input and hidden weights sit at one depth), an attention block's projections one."""
+    depth = 0
+    for m in model.modules():
+        if isinstance(m, nn.RNNBase):
+            depth += int(m.num_layers)
+        elif not list(m.children()):
+            w = getattr(m, "weight", None)
+            depth += isinstance(w, nn.Parameter) and w.dim() >= 2
+    return depth
+
+
+def activation_map(model: nn.Module, layers: list[Layer]) -> list[tuple[nn.Module, int, str]]:
     """Each activation module, attached to the weighted layer registered just before it."""
     found: list[tuple[nn.Module, int, str]] = []
-    layer_ids = {id(m): i for i, (_, m) in enumerate(layers)}
+    # A module holding several weights (a recurrent one) is represented by its last.
+    layer_ids = {id(layer.module): i for i, layer in enumerate(layers)}
     current: int | None = None
     for _, module in model.named_modules():
         if id(module) in layer_ids:
@@ -90,7 +128,7 @@ def activation_map(
 
 
 def layer_info(
-    layers: list[tuple[str, nn.Module]],
+    layers: list[Layer],
     activations: list[tuple[nn.Module, int, str]],
     reduce: Reduce | None,
 ) -> list[dict[str, Any]]:
@@ -104,7 +142,7 @@ def layer_info(
         return []
     with torch.no_grad():
         # Reductions only (no copy of any weight): the sum and the squared L2 norm.
-        weights = [local(weight_of(m)).detach() for _, m in layers]
+        weights = [local(layer.weight).detach() for layer in layers]
         totals = torch.stack([w.sum(dtype=torch.float32) for w in weights]).double()
         squares = torch.stack(torch._foreach_norm(weights, 2, dtype=torch.float32)).double() ** 2
         sums = torch.stack([totals, squares], dim=1)
@@ -112,19 +150,18 @@ def layer_info(
             sums = reduce(sums)
         values = sums.cpu().tolist()
     info = []
-    for i, ((name, module), (total, squares)) in enumerate(zip(layers, values, strict=True)):
-        weight = weight_of(module)
-        n = weight.numel()
+    for i, (layer, (total, squares)) in enumerate(zip(layers, values, strict=True)):
+        n = layer.weight.numel()
         mean = total / n if n else 0.0
         var = squares / n - mean * mean if n else 0.0
         # Sample standard deviation (n - 1), as torch.std gives, from the two sums.
         std = math.sqrt(max(var, 0.0) * n / (n - 1)) if n > 1 else 0.0
         info.append(
             {
-                "name": name or type(module).__name__,
-                "type": type(module).__name__,
+                "name": layer.name,
+                "type": type(layer.module).__name__,
                 "activation": kinds.get(i),
-                "fan_in": int(math.prod(weight.shape[1:])),
+                "fan_in": layer.fan_in,
                 "init_weight_std": std,
                 "init_weight_mean": mean,
             }

@@ -84,6 +84,20 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="FEAT-VAL-NEVER-LEARNED",
+            when=("val.never_learned",),
+            # Labels random with respect to the inputs (noise, or labels misaligned with
+            # their inputs) and inputs without the signal look the same: equal weights, the
+            # prior (label noise, the commoner) breaks the tie.
+            cf=0.4,
+            priority=595,
+            description=(
+                "The train loss falls well below chance while the val loss never gets below "
+                "it: the model memorises the training set because the inputs carry nothing it "
+                "can generalise."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-FEAT-BY-EXCLUSION",
             when=("train.high_final", "probe.overfit_ok", "probe.replay_matches"),
             unless=("train.still_falling",),

@@ -70,6 +70,19 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="NOISE-VAL-NEVER-LEARNED",
+            when=("val.never_learned",),
+            # Labels random with respect to the inputs (noise, or labels misaligned with
+            # their inputs) and inputs without the signal look the same: equal weights, the
+            # prior (label noise, the commoner) breaks the tie.
+            cf=0.4,
+            priority=585,
+            description=(
+                "The train loss falls well below chance while the val loss never gets below "
+                "it: labels with little relation to the inputs are memorised, not learned."
+            ),
+        ),
+        RuleUnit(
             id="NOISE-CANNOT-FIT-WITH-CAPACITY",
             when=("train.high_final", "config.can_memorize"),
             unless=(*PIPELINE_HOLDS_LOSS_UP, "train.at_chance", "train.still_falling"),
