@@ -1029,6 +1029,40 @@ def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> N
                 end=end,
                 ratio=end / start,
             )
+    _recurrent_gain(layers, th, out)
+
+
+# PyTorch's recurrent modules, whose hidden-to-hidden matrices are named weight_hh_l{k}.
+_RECURRENT_TYPES = frozenset({"rnn", "lstm", "gru"})
+
+
+def _recurrent_gain(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:
+    """A hidden-to-hidden matrix whose gain at init (std x sqrt(hidden): the spectral radius
+    of a random matrix, by the circular law) is far above 1. The same matrix multiplies the
+    state at every time step: above gain 1 a random tanh network is chaotic (Sompolinsky et
+    al. 1988) and its gradients through time can explode (Pascanu et al. 2013, ρ > 1)."""
+    gains = [
+        (L.name, L.init_weight_std * math.sqrt(L.fan_in))
+        for L in layers
+        if L.type is not None
+        and _norm(L.type) in _RECURRENT_TYPES
+        and ".weight_hh_l" in L.name
+        and L.init_weight_std is not None
+        and math.isfinite(L.init_weight_std)
+        and L.fan_in is not None
+        and L.fan_in >= 2
+    ]
+    high = [(n, g) for n, g in gains if g > th.recurrent_gain_high]
+    if high:
+        name, gain = max(high, key=lambda ng: ng[1])
+        out.add(
+            "layers.recurrent_gain_high",
+            "layers",
+            th.layers_recurrent_gain_high_strength,
+            layer=name,
+            gain=gain,
+            limit=th.recurrent_gain_high,
+        )
 
 
 @dataclass(frozen=True)

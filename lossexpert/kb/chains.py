@@ -151,7 +151,12 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
         "exploding_gradients",
         # A first loss far above chance on normalised inputs needs huge logits: the forward
         # signal grew layer after layer, and the backward pass multiplies by the same weights.
-        via=("layers.init_scale", "train.init_loss_high", "probe.init_loss_high"),
+        via=(
+            "layers.init_scale",
+            "layers.recurrent_gain_high",
+            "train.init_loss_high",
+            "probe.init_loss_high",
+        ),
         # Raw inputs of large scale give the same huge first loss with any init.
         blocked_by=("data.unnormalized", "config.no_input_normalization"),
         description=(

@@ -822,6 +822,12 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=("init_scale_high", "init_scale_low", "layers_init_scale_strength"),
     ),
     _spec(
+        "layers.recurrent_gain_high",
+        "layers",
+        ("layer", "gain", "limit"),
+        thresholds=("recurrent_gain_high", "layers_recurrent_gain_high_strength"),
+    ),
+    _spec(
         "layers.weight_shrink",
         "layers",
         ("start", "end", "ratio"),

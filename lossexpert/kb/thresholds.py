@@ -638,6 +638,12 @@ class Thresholds(BaseModel):
     init_scale_high: float = Field(
         10.0, description="init std x sqrt(fan_in) above this: weights start too large"
     )
+    recurrent_gain_high: float = Field(
+        2.0,
+        description="a recurrent hidden-to-hidden matrix's init std x sqrt(hidden) (its "
+        "spectral radius) above this: twice the edge of chaos at gain 1; PyTorch's default "
+        "gives 0.58, orthogonal and identity inits 1",
+    )
     weight_shrink: float = Field(
         0.3, description="total weight norm ended below this fraction of its start: decay wins"
     )
@@ -907,6 +913,11 @@ class Thresholds(BaseModel):
         0.8,
         description="val.worse_than_chance: the val loss ends above the chance level while train "
         "is below it",
+    )
+    layers_recurrent_gain_high_strength: float = Field(
+        0.8,
+        description="layers.recurrent_gain_high: a measured init, as strong as a layer's init "
+        "scale out of range",
     )
     val_never_learned_strength: float = Field(
         0.7,

@@ -29,6 +29,18 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="INIT-RECURRENT-GAIN",
+            when=("layers.recurrent_gain_high",),
+            cf=0.6,
+            priority=700,
+            description=(
+                "A recurrent matrix that starts with a gain far above 1 multiplies the state by "
+                "more than 1 at every time step: the network starts chaotic, its tanh saturated "
+                "and its gradients through time exploding (Pascanu et al. 2013); an orthogonal "
+                "init (gain 1) or the default (0.58) does not."
+            ),
+        ),
+        RuleUnit(
             id="INIT-CONFIG",
             when=("config.init_constant",),
             cf=0.45,
