@@ -574,3 +574,20 @@ def test_a_val_loss_that_never_got_below_chance_while_train_fell_names_the_data(
     assert "val.never_learned" not in {s.symptom for s in barely.symptoms}
     stuck = lossexpert.diagnose(_run(cfg, train=train, val=[chance * 0.99] * 12))
     assert "val.never_learned" in {s.symptom for s in stuck.symptoms}
+
+
+def test_a_loss_that_has_not_moved_in_a_run_too_short_to_move_the_weights_is_not_the_data() -> None:
+    # Real suite runs. A CNN stopped after 12 steps at an update ratio of 0.0066 per step: the
+    # weights moved at most 8 % of their norm, still near their init. Before, the flat loss with
+    # a healthy optimiser was also put down to the data (uninformative inputs, label noise).
+    d = lossexpert.diagnose(suite_run("insufficient_training_cnn_digits_sev2_s1"))
+    moved = {s.symptom: s.values for s in d.symptoms}.get("layers.barely_moved")
+    assert moved is not None and float(moved["moved"]) < 0.1  # type: ignore[arg-type]
+    assert _causes(d)[0] == "insufficient_training"
+    assert not {"feature_selection", "noisy_data"} & set(_causes(d))
+    # Full-batch training, few steps: the batch is named, not the data.
+    d = lossexpert.diagnose(suite_run("batch_size_too_large_cnn_digits_sev2_s1"))
+    assert _causes(d) == ["batch_size_too_large"]
+    # A run of 408 steps at a usual ratio moved its weights by several times their norm.
+    d = lossexpert.diagnose(suite_run("noisy_data_cnn_digits_sev2_s2"))
+    assert "layers.barely_moved" not in {s.symptom for s in d.symptoms}

@@ -970,6 +970,20 @@ def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) ->
                 ratio=largest,
                 limit=th.update_ratio_low,
             )
+        if largest >= th.update_ratio_low:
+            # Steps of a usual size, but so few that they cannot add up to a move: the sum of
+            # the relative updates bounds how far the weights went from their init.
+            steps = max((L.step[-1] for L in layers if L.step), default=0)
+            moved = steps * largest
+            if steps > 0 and moved < th.barely_moved_total:
+                out.add(
+                    "layers.barely_moved",
+                    "layers",
+                    th.layers_barely_moved_strength,
+                    steps=steps,
+                    ratio=largest,
+                    moved=moved,
+                )
 
 
 def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:

@@ -822,6 +822,17 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=("init_scale_high", "init_scale_low", "layers_init_scale_strength"),
     ),
     _spec(
+        "layers.barely_moved",
+        "layers",
+        ("steps", "ratio", "moved"),
+        thresholds=(
+            "update_negligible_grad_vs_weight",  # which layers' ratios count (as update_low)
+            "update_ratio_low",
+            "barely_moved_total",
+            "layers_barely_moved_strength",
+        ),
+    ),
+    _spec(
         "layers.recurrent_gain_high",
         "layers",
         ("layer", "gain", "limit"),

@@ -638,6 +638,12 @@ class Thresholds(BaseModel):
     init_scale_high: float = Field(
         10.0, description="init std x sqrt(fan_in) above this: weights start too large"
     )
+    barely_moved_total: float = Field(
+        0.1,
+        description="steps x the largest layer's median update/weight ratio below this: the "
+        "weights moved at most a tenth of their norm over the whole run, still near their "
+        "init (100 steps at the healthy 1e-3 ratio of Karpathy's rule of thumb)",
+    )
     recurrent_gain_high: float = Field(
         2.0,
         description="a recurrent hidden-to-hidden matrix's init std x sqrt(hidden) (its "
@@ -913,6 +919,10 @@ class Thresholds(BaseModel):
         0.8,
         description="val.worse_than_chance: the val loss ends above the chance level while train "
         "is below it",
+    )
+    layers_barely_moved_strength: float = Field(
+        0.8,
+        description="layers.barely_moved: measured update ratios times the steps recorded",
     )
     layers_recurrent_gain_high_strength: float = Field(
         0.8,

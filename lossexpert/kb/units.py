@@ -51,6 +51,7 @@ STALL_EXPLAINED_BY_LAYERS: tuple[str, ...] = (
     "layers.vanishing",
     "layers.zero_update",
     "layers.update_low",
+    "layers.barely_moved",
 )
 
 

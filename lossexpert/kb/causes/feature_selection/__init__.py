@@ -51,7 +51,12 @@ CAUSE = CauseUnit(
             when=("train.at_chance", "layers.updates_normal", "layers.grads_normal"),
             # A heavy penalty or dropout can hold a working optimiser at chance by itself:
             # the data is blamed only once that alternative is out.
-            unless=("config.dropout_high", "config.weight_decay_high", "config.l1_high"),
+            unless=(
+                "config.dropout_high",
+                "config.weight_decay_high",
+                "config.l1_high",
+                "layers.barely_moved",  # the optimiser has not had the steps to work
+            ),
             cf=0.6,
             priority=620,
             description=(

@@ -97,6 +97,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="INS-BARELY-MOVED",
+            when=("layers.barely_moved", "train.no_progress"),
+            cf=0.5,
+            priority=660,
+            description=(
+                "The loss has not moved, and neither have the weights: steps of a usual size, "
+                "too few of them to take the model far from its init. Nothing is wrong yet that "
+                "a longer run would not show."
+            ),
+        ),
+        RuleUnit(
             id="INS-CONTRA-AT-FLOOR",
             when=("train.near_bounded_floor",),
             cf=-0.4,
