@@ -452,3 +452,24 @@ def test_a_column_that_is_not_numbers_falls_back_to_the_plain_parser(
     with pytest.raises(lossexpert.RunInputError) as caught:
         runfile.load_run(path)
     assert "curves.train.loss.7" in str(caught.value)
+
+
+def test_weights_decayed_to_exactly_zero_are_a_finding_not_a_crash() -> None:
+    # AdamW with weight decay 50 on an embedding classifier drove every recorded weight norm
+    # to exactly 0.0: the shrink ratio divided by it (ZeroDivisionError from diagnose()).
+    steps = list(range(0, 200, 10))
+    layer = {
+        "name": "fc",
+        "type": "Linear",
+        "step": steps,
+        "weight_norm": [5.0 * 0.5**i if i < 8 else 0.0 for i in range(len(steps))],
+    }
+    run = {
+        "curves": {"train": {"loss": [1.61] * 200}},
+        "config": {"task": "classification", "num_classes": 5, "weight_decay": 50.0},
+        "layers": [layer],
+    }
+    d = lossexpert.diagnose(run)
+    shrink = {s.symptom: s.values for s in d.symptoms}["layers.weight_shrink"]
+    assert shrink["ratio"] == 0.0
+    assert "over_regularization" in [f.cause for f in d.findings[:2]]

@@ -1038,7 +1038,12 @@ def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> N
             out.add(
                 "layers.weight_shrink",
                 "layers",
-                grade(start / end, 1 / th.weight_shrink, th.layers_weight_shrink_full_at),
+                # Weights decayed to exactly zero (a huge penalty) shrank infinitely far.
+                grade(
+                    start / end if end > 0 else math.inf,
+                    1 / th.weight_shrink,
+                    th.layers_weight_shrink_full_at,
+                ),
                 start=start,
                 end=end,
                 ratio=end / start,
