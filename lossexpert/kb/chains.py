@@ -171,6 +171,23 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
     ),
     CausalLink(
         "weight_initialization",
+        "overfitting",
+        # Huge untrained outputs: the weights started at a scale that fits the training set
+        # by memorising it (INIT-LARGE-MEMORISES gives the root its own finding).
+        via=("train.init_loss_high",),
+        blocked_by=("data.unnormalized", "config.no_input_normalization"),
+        description=(
+            "Weights started at a large scale fit the training set without learning features "
+            "that transfer: the lazy regime (Chizat et al. 2019); a large initial weight norm "
+            "memorises before it generalises (Liu et al. 2022)."
+        ),
+        zh=(
+            "初始尺度过大的权重不学习可迁移的特征就能拟合训练集：即lazy regime（Chizat et al."
+            " 2019）；初始权重范数过大时，模型先死记，很久之后才泛化（Liu et al. 2022）。"
+        ),
+    ),
+    CausalLink(
+        "weight_initialization",
         "dead_relu",
         via=("layers.init_scale", "layers.init_zero", "config.init_constant"),
         description="A bad init can leave ReLU units negative on every input from the start.",

@@ -155,6 +155,15 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         after=(TRAIN,),
     ),
     ProblemRule(
+        "PRB-VAL-WORSE-THAN-CHANCE",
+        VAL,
+        "val.worse_than_chance",
+        "The val loss ended worse than guessing while the train loss fell below it.",
+        zh="训练集loss降到随机水平以下，验证集loss最终却比随机猜测还差。",
+        priority=900,
+        after=(TRAIN,),
+    ),
+    ProblemRule(
         "PRB-TEST-ABOVE-VAL",
         TEST,
         "test.above_val",

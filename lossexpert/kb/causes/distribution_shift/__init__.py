@@ -46,6 +46,9 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="SHIFT-VAL-EXTREME",
             when=("val.extreme_gap",),
+            # Outputs already huge before training (a first loss far above chance) make any
+            # memorised model confidently wrong on val: no val pipeline needed to explain it.
+            unless=("train.init_loss_high",),
             problem="val_loss_not_decreasing",
             cf=0.55,
             priority=650,

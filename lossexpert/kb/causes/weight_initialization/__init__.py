@@ -59,6 +59,20 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="INIT-LARGE-MEMORISES",
+            when=("train.init_loss_high", "val.worse_than_chance"),
+            unless=("data.unnormalized", "config.no_input_normalization"),
+            problem="val_loss_not_decreasing",
+            cf=0.6,
+            priority=660,
+            description=(
+                "The untrained outputs were far from uniform (a first loss far above chance) and "
+                "the model then fitted its training set while ending worse than guessing on val: "
+                "weights started at a large scale memorise without generalising (the lazy "
+                "regime, Chizat et al. 2019; large initial weight norm, Liu et al. 2022)."
+            ),
+        ),
+        RuleUnit(
             id="INIT-NO-GRADIENT",
             when=("layers.no_gradient", "train.at_chance"),
             cf=0.3,
