@@ -44,6 +44,9 @@ CROSS_ENTROPY = (
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
 )
+# Losses that apply the sigmoid/softmax themselves and so expect unbounded logits: the
+# cross-entropy spellings that take class indices and the binary one with logits.
+LOGIT_LOSSES = (*CROSS_ENTROPY[:3], "bce_with_logits", "bcewithlogits", "bcewithlogitsloss")
 SQUARED_ERROR_LOSSES = ("mse", "mseloss", "mean_squared_error")
 REGRESSION_LOSSES = (
     *SQUARED_ERROR_LOSSES,

@@ -17,6 +17,7 @@ from lossexpert.engine.facts import (
     ADAPTIVE_OPTIMIZERS,
     CROSS_ENTROPY,
     DYING,
+    LOGIT_LOSSES,
     NON_SATURATING,
     REGRESSION_LOSSES,
     SATURATING,
@@ -615,11 +616,12 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
             loss="?",
         )
     if out_act in SATURATING:
-        # A sigmoid/tanh on the output layer before a loss that expects logits (multi-class
-        # cross-entropy), or before an unnamed loss on a multi-class task: the "wrong type of
-        # activation function" of the output layer in Humbatova et al.'s taxonomy (ICSE 2020).
+        # A sigmoid/tanh on the output layer before a loss that expects logits (cross-entropy,
+        # BCE with logits: the double sigmoid), or before an unnamed loss on a multi-class
+        # task: the "wrong type of activation function" of the output layer in Humbatova et
+        # al.'s taxonomy (ICSE 2020).
         c = num_classes(run)
-        if loss in CROSS_ENTROPY[:3]:
+        if loss in LOGIT_LOSSES:
             out.add(
                 "config.squashing_output",
                 "config",
