@@ -360,6 +360,9 @@ class DataStats(_Strict):
     label_counts: dict[Text, Count] | None = None
     label_mean: Real | None = None
     label_std: NonNegative | None = None
+    # Multi-output float targets: the mean over outputs of each output's variance, the squared
+    # error of predicting every output's own mean (label_std pools all outputs into one).
+    label_output_var: NonNegative | None = None
     # Fraction of consecutive training batches whose labels are all one class: ~0 when shuffled.
     ordered_batch_fraction: Annotated[float, Strict(), Field(ge=0, le=1)] | None = None
     # Targets are float rows with one 1 and zeros (one-hot): a classification target,

@@ -123,3 +123,30 @@ def test_doctor_needs_the_loss_module_and_the_loader(tmp_path: Path) -> None:
         pytest.raises(ValueError, match="criterion and loader"),
     ):
         run.doctor(budget_s=1)
+
+
+def test_an_autoencoders_chance_level_is_each_outputs_own_variance(tmp_path: Path) -> None:
+    """Digits reconstructed by an autoencoder: a constant prediction predicts every pixel's own
+    mean and pays the mean of the pixels' variances (0.07 here). The pooled std of all target
+    values also counts how the pixels' means differ (0.14): against it, a model stuck at the
+    mean image looked half-way to a fit."""
+    x, _ = sklearn_datasets.load_digits(return_X_y=True)
+    xt = torch.tensor(x / 16.0, dtype=torch.float32)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(xt, xt), batch_size=64, shuffle=False
+    )
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 64))
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    path = tmp_path / "ae.jsonl"
+    crit = nn.MSELoss()
+    with lossexpert.watch(net, opt, path, criterion=crit, loader=loader) as run:
+        train(run, net, opt, loader, crit)
+    stats = lossexpert.load_run(path).run.data["train"]
+    seen = xt[: 20 * 64].double()  # the first 20 batches
+    assert stats.label_output_var == pytest.approx(float(seen.var(0, unbiased=False).mean()))
+    assert stats.label_std is not None
+    assert stats.label_output_var < 0.6 * stats.label_std**2
+    from lossexpert.engine.facts import target_variance
+
+    assert target_variance(lossexpert.load_run(path).run) == stats.label_output_var

@@ -183,7 +183,12 @@ def target_variance(run: Run) -> float | None:
     train = run.data.get("train")
     loss = norm_name(run.config.loss)
     squared = loss in SQUARED_ERROR_LOSSES or (not loss and run.config.task == "regression")
-    if not squared or train is None or train.label_std is None or train.label_std <= 0:
+    if not squared or train is None:
+        return None
+    # Several outputs: the best constant predicts each its own mean (label_std pools them).
+    if train.label_output_var is not None and train.label_output_var > 0:
+        return float(train.label_output_var)
+    if train.label_std is None or train.label_std <= 0:
         return None
     return float(train.label_std**2)
 

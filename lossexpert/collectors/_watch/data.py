@@ -31,6 +31,9 @@ MAX_FEATURES = 4096
 # trivially "all one class".
 MIN_ORDERED_BATCH = 4
 TARGET_KEYS = ("labels", "label", "target", "targets", "y")
+# Per-output sums of multi-output targets are kept up to this many outputs (a 512x512 mask:
+# two float64 vectors of 2 MB); beyond it only the pooled mean and std are written.
+MAX_TARGET_OUTPUTS = 1 << 18
 
 
 def _features(x: torch.Tensor) -> torch.Tensor:
@@ -86,6 +89,10 @@ class TargetAccumulator:
         self.single: list[torch.Tensor] = []
         self.one_hot: list[torch.Tensor] = []
         self.sums: torch.Tensor | None = None  # n, sum, sum of squares (float targets)
+        # Per output of multi-output float targets: rows, [sum, sum of squares] per output.
+        self.rows = 0
+        self.columns: torch.Tensor | None = None
+        self.columns_off = False  # the targets' shape changed between batches
 
     def add(self, y: Any) -> None:
         if not isinstance(y, torch.Tensor) or y.numel() == 0:
@@ -104,6 +111,8 @@ class TargetAccumulator:
             batch = torch.stack([torch.tensor(float(v.numel()), dtype=torch.float64,
                                               device=v.device), v.sum(), (v * v).sum()])
             self.sums = batch if self.sums is None else self.sums + batch
+            if y.dim() >= 2:
+                self._add_columns(v.reshape(v.shape[0], -1))
         if labels is None:
             return
         counts = torch.bincount(labels.reshape(-1).clamp(min=0))
@@ -115,6 +124,17 @@ class TargetAccumulator:
         self.counts = counts if prev is None else prev + counts
         if labels.numel() >= MIN_ORDERED_BATCH:
             self.single.append((labels == labels.reshape(-1)[0]).all())
+
+    def _add_columns(self, v: torch.Tensor) -> None:
+        if self.columns_off or v.shape[1] > MAX_TARGET_OUTPUTS:
+            self.columns_off = True
+            return
+        batch = torch.stack([v.sum(dim=0), (v * v).sum(dim=0)])
+        if self.columns is not None and self.columns.shape != batch.shape:
+            self.columns_off = True
+            return
+        self.columns = batch if self.columns is None else self.columns + batch
+        self.rows += v.shape[0]
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -133,6 +153,14 @@ class TargetAccumulator:
                 mean = total / n
                 out["label_mean"] = mean
                 out["label_std"] = max(squares / n - mean * mean, 0.0) ** 0.5
+            if self.columns is not None and not self.columns_off and self.rows > 1:
+                total_k, squares_k = self.columns.cpu()
+                mean_k = total_k / self.rows
+                var_k = (squares_k / self.rows - mean_k * mean_k).clamp(min=0.0)
+                # The squared error of predicting each output's own mean: the chance level of
+                # a multi-output regression (the pooled variance also counts how the outputs'
+                # means differ, which a constant prediction per output does not pay for).
+                out["label_output_var"] = float(var_k.mean())
         return out
 
 
