@@ -512,3 +512,34 @@ def test_recurrent_and_attention_weights_are_layers(tmp_path: Path) -> None:
     assert loaded.config.model is not None
     # Two stacked LSTM layers, the attention's output projection, the head.
     assert loaded.config.model.depth == 4
+
+
+def test_a_second_run_on_the_same_path_is_appended_and_is_the_one_read(tmp_path: Path) -> None:
+    # Re-running a script with the same path used to give a file whose steps go backwards:
+    # "steps must not decrease", exit 2. Now: a warning when the second watch starts, the
+    # earlier run kept in the file, the latest one read back (with a warning saying so).
+    x, y, loader = tiny_problem()
+    path = tmp_path / "exp.jsonl"
+    for lr in (0.1, 0.01):
+        torch.manual_seed(0)
+        model = mlp()
+        opt = torch.optim.SGD(model.parameters(), lr=lr)
+        if lr == 0.01:
+            with pytest.warns(RuntimeWarning, match="already holds a run"):
+                run = lossexpert.watch(model, opt, path)
+        else:
+            run = lossexpert.watch(model, opt, path)
+        with run:
+            for xb, yb in loader:
+                loss = nn.functional.cross_entropy(model(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                run.log("train", loss)
+    assert path.read_text().count('"type":"header"') == 2
+    loaded = lossexpert.load_run(path)
+    assert loaded.run.config.learning_rate == 0.01 or (
+        loaded.run.config.optimizer is not None and loaded.run.config.optimizer.lr == 0.01
+    )
+    assert len(loaded.run.curves["train"].loss) == len(loader)
+    assert any("another run in the same file" in w for w in loaded.warnings)

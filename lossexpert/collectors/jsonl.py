@@ -150,7 +150,7 @@ def read_jsonl_text(text: str, source: str) -> tuple[dict[str, Any], list[str]]:
     records never exists as a list of lines or of record dicts (only the run's columns).
     """
     warnings: list[str] = []
-    return _assemble(_records(text, source, warnings), source), warnings
+    return _assemble(_records(text, source, warnings), source, warnings), warnings
 
 
 def _records(text: str, source: str, warnings: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -182,15 +182,14 @@ def _records(text: str, source: str, warnings: list[str]) -> Iterator[tuple[int,
         yield number, record
 
 
-def _assemble(records: Iterator[tuple[int, dict[str, Any]]], source: str) -> dict[str, Any]:
-    run: dict[str, Any] = {
-        "format": FORMAT_ID,
-        "run": {},
-        "config": {},
-        "curves": {},
-        "layers": [],
-        "data": {},
-    }
+def _empty_run() -> dict[str, Any]:
+    return {"format": FORMAT_ID, "run": {}, "config": {}, "curves": {}, "layers": [], "data": {}}
+
+
+def _assemble(
+    records: Iterator[tuple[int, dict[str, Any]]], source: str, warnings: list[str]
+) -> dict[str, Any]:
+    run = _empty_run()
     layer_info: dict[str, dict[str, Any]] = {}
     layer_rows: dict[str, dict[str, list[Any]]] = {}
     lr_steps: list[Any] = []
@@ -210,6 +209,15 @@ def _assemble(records: Iterator[tuple[int, dict[str, Any]]], source: str) -> dic
         where = f"line {number}"
         try:
             if kind == "header":
+                if number != first_number:
+                    # A second watch() on the same path appends a new run (the file is never
+                    # truncated: nothing is lost). The latest run is the one read.
+                    warnings.append(
+                        f"{source}: {where} starts another run in the same file; the run from "
+                        f"{where} on is read, the earlier one ignored (give each run its own path)"
+                    )
+                    run = _empty_run()
+                    layer_info, layer_rows, lr_steps, lr_values = {}, {}, [], []
                 if "format" in record:
                     run["format"] = record["format"]
                 run["run"].update(_mapping(record.get("run", {}), "run"))

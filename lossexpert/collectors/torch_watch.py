@@ -186,6 +186,13 @@ class Watch:
         self._opt_ref = weakref.ref(optimizer)
         self._criterion_ref = _ref(criterion)
         self._loader_ref = _ref(loader)
+        if self.rank == 0 and _holds_a_run(self.path):
+            warnings.warn(
+                f"lossexpert.watch: {self.path} already holds a run; this one is appended "
+                "after it and is the one read back (the earlier run stays in the file)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         self._sink = Sink(
             self.path,
             enabled=self.rank == 0,
@@ -585,3 +592,10 @@ class Watch:
 
     def _write(self, record: dict[str, Any]) -> None:
         self._sink.write(record)
+
+
+def _holds_a_run(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False
