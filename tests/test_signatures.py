@@ -8,6 +8,7 @@ senior engineer reads in it.
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import pytest
@@ -591,3 +592,20 @@ def test_a_loss_that_has_not_moved_in_a_run_too_short_to_move_the_weights_is_not
     # A run of 408 steps at a usual ratio moved its weights by several times their norm.
     d = lossexpert.diagnose(suite_run("noisy_data_cnn_digits_sev2_s2"))
     assert "layers.barely_moved" not in {s.symptom for s in d.symptoms}
+
+
+def test_exact_zeros_at_a_batch_of_one_are_learned_examples_not_a_leak() -> None:
+    # An embedding classifier trained at batch size 1 (SGD 0.3): 35 % of its per-step losses
+    # are exactly 0.0, each one example past 16.6 nats of margin. Before, a label leak and a
+    # degenerate loss were named. The same share over batches of 32 is still degenerate.
+    rng = random.Random(0)
+    curve = [
+        0.0 if i > 100 and rng.random() < 0.35 else 1.6 * math.exp(-i / 100) + 0.01
+        for i in range(900)
+    ]
+    cfg = {"task": "classification", "num_classes": 5}
+    one = lossexpert.diagnose(_run({**cfg, "batch_size": 1}, train=curve))
+    assert "train.exact_zero" not in {s.symptom for s in one.symptoms}
+    assert not {"feature_selection", "loss_function"} & set(_causes(one))
+    many = lossexpert.diagnose(_run({**cfg, "batch_size": 32}, train=curve))
+    assert "train.exact_zero" in {s.symptom for s in many.symptoms}

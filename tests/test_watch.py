@@ -518,7 +518,7 @@ def test_a_second_run_on_the_same_path_is_appended_and_is_the_one_read(tmp_path:
     # Re-running a script with the same path used to give a file whose steps go backwards:
     # "steps must not decrease", exit 2. Now: a warning when the second watch starts, the
     # earlier run kept in the file, the latest one read back (with a warning saying so).
-    x, y, loader = tiny_problem()
+    _, _, loader = tiny_problem()
     path = tmp_path / "exp.jsonl"
     for lr in (0.1, 0.01):
         torch.manual_seed(0)

@@ -79,7 +79,7 @@ def train_signatures(
 ) -> None:
     finite = series.finite()
     _below_floor(run, s, th, out)
-    _exact_zero(s, th, out)
+    _exact_zero(run, s, th, out)
     if chance is not None:
         _start_below_chance(s, chance, th, out)
     else:
@@ -117,9 +117,13 @@ def _below_floor(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> 
         out.add("train.negative", "curves", th.train_negative_strength, minimum=lowest)
 
 
-def _exact_zero(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+def _exact_zero(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     # float32 cross-entropy is exactly 0.0 only when every sample's margin exceeds ~16.6 nats
-    # (ln 2^24): a real model on a real task does not get there batch after batch.
+    # (ln 2^24): a real model on a real task does not get there batch after batch. A batch of
+    # one or two examples does, once they are learned: each is its own batch's loss.
+    batch = run.config.batch_size
+    if batch is not None and batch <= th.exact_zero_min_batch:
+        return
     if (
         s.exact_zero_fraction >= th.exact_zero_fraction
         and s.n * s.exact_zero_fraction >= th.exact_zero_min_points

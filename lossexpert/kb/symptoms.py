@@ -307,6 +307,7 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         "curves",
         ("zero_pct", "points"),
         thresholds=(
+            "exact_zero_min_batch",
             "exact_zero_fraction",
             "exact_zero_min_points",
             "train_exact_zero_full_at",

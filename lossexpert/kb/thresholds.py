@@ -247,6 +247,11 @@ class Thresholds(BaseModel):
         description="curve facts read from fewer than min_points points count this much: "
         "what people post is evidence, but thin",
     )
+    exact_zero_min_batch: int = Field(
+        2,
+        description="train.exact_zero is not read at batch sizes up to this: one or two "
+        "learned examples past 16.6 nats of margin make a batch's loss exactly 0.0",
+    )
     exact_zero_fraction: float = Field(
         0.2,
         description="this share of train points exactly 0.0: a degenerate objective (label "
