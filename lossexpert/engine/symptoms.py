@@ -894,6 +894,7 @@ def _layer_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
             )
     _update_symptoms(layers, th, out)
     _init_symptoms(layers, th, out)
+    _recurrent_gain(layers, th, out)
 
 
 def _drop_small_batch_dead_units(run: Run, th: Thresholds, out: Findings) -> None:
@@ -988,16 +989,17 @@ def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) ->
                 )
 
 
+def _init_scale(L: LayerStats) -> float | None:
+    """std x sqrt(fan_in) at init (for a recurrent matrix, whose fan-in is the hidden size:
+    its gain). A layer of fan-in 1 may hold a single weight, whose std is 0 by arithmetic."""
+    std, fan_in = L.init_weight_std, L.fan_in
+    if std is None or fan_in is None or fan_in < 2 or not math.isfinite(std):
+        return None
+    return std * math.sqrt(fan_in)
+
+
 def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:
-    scales = [
-        (L.name, L.init_weight_std * math.sqrt(L.fan_in))
-        for L in layers
-        # A layer of fan-in 1 may hold a single weight, whose std is 0 by arithmetic.
-        if L.init_weight_std is not None
-        and L.fan_in is not None
-        and L.fan_in >= 2
-        and math.isfinite(L.init_weight_std)
-    ]
+    scales = [(L.name, scale) for L in layers if (scale := _init_scale(L)) is not None]
     if not scales:
         out.missing.append("layers.init")
     else:
@@ -1050,7 +1052,6 @@ def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> N
                 end=end,
                 ratio=end / start,
             )
-    _recurrent_gain(layers, th, out)
 
 
 # PyTorch's recurrent modules, whose hidden-to-hidden matrices are named weight_hh_l{k}.
@@ -1063,15 +1064,11 @@ def _recurrent_gain(layers: list[LayerStats], th: Thresholds, out: Findings) -> 
     state at every time step: above gain 1 a random tanh network is chaotic (Sompolinsky et
     al. 1988) and its gradients through time can explode (Pascanu et al. 2013, ρ > 1)."""
     gains = [
-        (L.name, L.init_weight_std * math.sqrt(L.fan_in))
+        (L.name, gain)
         for L in layers
-        if L.type is not None
-        and _norm(L.type) in _RECURRENT_TYPES
+        if _norm(L.type) in _RECURRENT_TYPES
         and ".weight_hh_l" in L.name
-        and L.init_weight_std is not None
-        and math.isfinite(L.init_weight_std)
-        and L.fan_in is not None
-        and L.fan_in >= 2
+        and (gain := _init_scale(L)) is not None
     ]
     high = [(n, g) for n, g in gains if g > th.recurrent_gain_high]
     if high:
