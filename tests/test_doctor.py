@@ -66,14 +66,14 @@ def make(fault: str = "none", dataset: str = "wine", **kw: Any) -> dict[str, Any
     if fault == "random_labels":
         yt = yt[torch.randperm(len(yt))]
         yv = yv[torch.randperm(len(yv))]
-    if fault == "noisy_labels":  # 70 % of the labels replaced by a random class
+    if fault == "noisy_labels":  # 70 % of the labels replaced by a random class (or noise=)
         for y in (yt, yv):
-            flip = torch.rand(len(y)) < 0.7
+            flip = torch.rand(len(y)) < kw.get("noise", 0.7)
             y[flip] = torch.randint(0, int(y.max()) + 1, (int(flip.sum()),))
     if fault == "small_train":  # 40 samples for a wide model: it can only memorise them
         xt, yt = xt[:40], yt[:40]
     classes = int(max(int(yt.max()), int(yv.max())) + 1)
-    hidden = 256 if fault == "small_train" else 32
+    hidden = kw.get("hidden", 256 if fault == "small_train" else 32)
     model = nn.Sequential(nn.Linear(xt.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, classes))
     if fault in ("deep_sigmoid", "saturated_tanh"):
         act = nn.Sigmoid if fault == "deep_sigmoid" else nn.Tanh
@@ -113,7 +113,7 @@ def make(fault: str = "none", dataset: str = "wine", **kw: Any) -> dict[str, Any
     criterion: Any = nn.CrossEntropyLoss()
     batch = kw.get("batch_size", {"tiny_batch": 1, "full_batch": len(xt)}.get(fault, 16))
     train = DataLoader(TensorDataset(xt, yt), batch_size=batch, shuffle=fault != "sorted")
-    val = DataLoader(TensorDataset(xv, yv), batch_size=128)
+    val = DataLoader(TensorDataset(xv, yv), batch_size=kw.get("val_batch", 128))
     return {
         "model": model,
         "optimizer": optimizer,
@@ -264,9 +264,89 @@ def test_input_dependence_probe(healthy: P.Context) -> None:
 
 def test_input_dependence_probe_sees_labels_that_are_mostly_noise() -> None:
     weak = P.probe_input_dependence(context(make("noisy_labels", "digits")))
-    assert facts(weak) == {"probe.weak_input_signal"}
+    # The loss sees a little signal, and so do the decisions (what lowers uninformative
+    # inputs as the explanation).
+    assert facts(weak) == {"probe.weak_input_signal", "probe.inputs_informative"}
     assert P.LIMITS.weak_signal_ratio <= weak.values["ratio"] < P.LIMITS.ignore_ratio
     assert weak.values["strong_signal"] is False
+
+
+def test_input_dependence_probe_shuffles_across_a_val_loader_of_batch_one() -> None:
+    # Shuffling within each val batch moved nothing in batches of one: a healthy model's real
+    # and "shuffled" held-out losses were equal, which read as a model ignoring its inputs.
+    quiet = P.probe_input_dependence(context(make(val_batch=1)))
+    assert facts(quiet) == set()
+    assert quiet.values["real"] < 0.5 * quiet.values["permuted"]
+
+
+def test_input_dependence_decisions_outvote_an_overconfident_loss() -> None:
+    # 70 % of digits' labels replaced at random: the copy's held-out loss is 0.93 of its
+    # shuffled-input loss. With the "ignores" bar moved below that (the loss of a copy that
+    # memorised noise lands there), its argmax is still right 2.4x as often as shuffled
+    # inputs would be: the inputs carry signal, and the probe says so instead.
+    limits = P.ProbeLimits(ignore_ratio=0.9)
+    objs = make("noisy_labels", "digits")
+    ctx = context(objs)
+    noisy = P.probe_input_dependence(P.Context(ctx.bench, ctx.th, limits, ctx.deadline))
+    assert noisy.values["ratio"] >= limits.ignore_ratio
+    assert noisy.values["signal_z"] >= limits.signal_z
+    assert noisy.values["agreement"] > 2 * noisy.values["agreement_permuted"]
+    assert facts(noisy) == {"probe.weak_input_signal", "probe.inputs_informative"}
+    ctx = context(make("random_labels"))
+    shuffled = P.probe_input_dependence(P.Context(ctx.bench, ctx.th, limits, ctx.deadline))
+    assert shuffled.values["signal_z"] < limits.signal_z
+    assert facts(shuffled) == {"probe.ignores_inputs"}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("noisy_data_cnn_digits_sev2_s1", {"probe.inputs_informative"}),
+        ("feature_selection_cnn_digits_sev2_s1", set()),
+    ],
+)
+def test_input_dependence_decisions_see_signal_before_the_loss_does(
+    name: str, expected: set[str]
+) -> None:
+    # 80 % of the labels replaced, or every pixel replaced by noise: in the probe's steps the
+    # copy's loss falls under a tenth either way (no verdict from the loss), but with noisy
+    # labels its argmax already beats shuffled inputs by more than 3 standard errors.
+    out = P.probe_input_dependence(context(_suite_case(name)))
+    assert "ratio" not in out.values
+    assert facts(out) == expected
+
+
+def test_feature_selection_is_lowered_when_the_inputs_inform() -> None:
+    # A small transformer on a 4-class sequence task, 80 % of its labels random: the
+    # recording sits at chance with a healthy optimiser, which names uninformative inputs
+    # first. The reference copy's argmax uses the inputs: label noise comes first.
+    import gzip
+
+    name = "noisy_data_transformer_sequence_sev2_s2"
+    path = ROOT / "benchmarks" / "suite" / "runs" / f"{name}.json.gz"
+    run = json.loads(gzip.decompress(path.read_bytes()))
+    assert lossexpert.diagnose(run).findings[0].cause == "feature_selection"
+    d = lossexpert.doctor(**_suite_case(name), run=run, probes=["input_dependence"])
+    fired = {r.rule for f in d.findings for r in f.rules}
+    assert "PROBE-FEAT-INPUTS-INFORM" in fired
+    causes = [f.cause for f in d.findings]
+    assert causes[0] == "noisy_data" and "feature_selection" in causes
+
+
+def test_decision_agreement_reads_per_token_labels_and_ignores_padding() -> None:
+    # Logits (N, C, L) against labels (N, L) with -100 padding, as cross-entropy takes them.
+    class Fixed(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.one_hot(x.long(), 3).float().permute(0, 2, 1)
+
+    x = torch.tensor([[0, 1, 2], [2, 2, 0]])
+    y = torch.tensor([[0, 1, -100], [1, 2, 0]])
+    got = P._agreement(Fixed(), [P.Batch(x, y)], "classification")
+    assert got is not None
+    metric, accuracy, examples, shuffled = got
+    assert (metric, accuracy, examples) == ("accuracy", 0.8, 2)
+    # predicted classes 0,1,2,2,0 and labels 0,1,1,2,0: 2/5*2/5 + 1/5*2/5 + 2/5*1/5
+    assert shuffled == pytest.approx(0.32)
 
 
 def test_doctor_withdraws_label_noise_its_reference_copy_refutes() -> None:

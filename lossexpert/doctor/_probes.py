@@ -23,6 +23,7 @@ from lossexpert.doctor._bench import (
     concat,
     eval_loss,
     float_inputs,
+    forward,
     index,
     loss_of,
     map_inputs,
@@ -76,6 +77,14 @@ class ProbeLimits:
     # then withdraws label noise as an explanation (the experiment that decides it refutes it),
     # as the val-gap replay withdraws over-fitting.
     strong_signal_ratio: float = 1 / 3
+    # The same held-out data read by the copy's decisions rather than its loss: a copy that
+    # memorised noisy labels is over-confident on held-out data, and its loss can be no
+    # better with the real inputs than with shuffled ones while its argmax is right far more
+    # often (80 % of 10 labels replaced at random still leaves 28 % right against 10 %;
+    # Arpit et al. 2017, "A closer look at memorization": the clean examples are learned
+    # first). The decisions show signal when real beats shuffled by 3 standard errors (a
+    # one-sided p of 0.0013: a copy with no signal passes it about once in 700 probes).
+    signal_z: float = 3.0
     # Training steps of the reference copy before its inputs are permuted: 150 steps of 32 are
     # about two passes over the collected samples, enough for the reference recipe to fit
     # what the inputs tell (the probe only speaks once the copy's loss fell by a tenth).
@@ -674,7 +683,8 @@ def probe_lr_range(ctx: Context) -> ProbeOutcome:
 def probe_input_dependence(ctx: Context) -> ProbeOutcome:
     """Train a copy with the reference recipe (Adam 1e-3, batches of 32), then compare the
     held-out loss with real, permuted and zeroed inputs: equal losses mean the predictions do
-    not depend on the inputs."""
+    not depend on the inputs, unless the copy's decisions (its argmax, or the correlation of
+    its outputs with the targets) still beat the shuffled inputs'."""
     out = ProbeOutcome()
     b, lim = ctx.bench, ctx.limits
     model, _, crit = b.fresh()
@@ -688,16 +698,11 @@ def probe_input_dependence(ctx: Context) -> ProbeOutcome:
     )
     end = eval_loss(model, crit, train)
     held = b.held_out()
-    gen = torch.Generator().manual_seed(b.seed)
+    shuffled = shuffled_pairs(held, torch.Generator().manual_seed(b.seed))
+    if shuffled is None:  # one held-out example: nothing to shuffle
+        return out
     real = eval_loss(model, crit, held)
-    perm = eval_loss(
-        model,
-        crit,
-        [
-            map_inputs(h, lambda t: t[torch.randperm(t.shape[0], generator=gen).to(t.device)])
-            for h in held
-        ],
-    )
+    perm = eval_loss(model, crit, shuffled)
     zero = eval_loss(model, crit, [map_inputs(h, torch.zeros_like) for h in held])
     out.values.update(
         real=round(real, 4),
@@ -706,22 +711,40 @@ def probe_input_dependence(ctx: Context) -> ProbeOutcome:
         train_start=round(start, 4),
         train_end=round(end, 4),
     )
+    task = task_of(crit, _out_width(b), held[0].targets)
+    decided = decision_signal(model, held, shuffled, task)
+    if decided is not None:
+        out.values.update(decided)
     # It must have fitted its training batches somewhat, or no input can matter yet.
     learned = math.isfinite(end) and end < 0.9 * start
-    if not learned or not (math.isfinite(real) and math.isfinite(perm)) or perm <= 0:
+    losses_comparable = math.isfinite(real) and math.isfinite(perm) and perm > 0
+    ratio = real / perm if learned and losses_comparable else None
+    decisions_see_signal = decided is not None and decided["signal_z"] >= lim.signal_z
+    if (
+        decisions_see_signal
+        and decided is not None
+        and (ratio is None or ratio >= lim.weak_signal_ratio)
+    ):
+        # What the loss does not show (a copy too slow to fit in the probe's steps, or one
+        # that memorised noisy labels): its decisions use the inputs. Said only where the
+        # loss leaves the question open, so a healthy model's probe stays silent.
+        out.add(
+            "probe.inputs_informative",
+            grade(decided["signal_z"], lim.signal_z, 2 * lim.signal_z),
+            metric=decided["metric"],
+            agreement=decided["agreement"],
+            agreement_permuted=decided["agreement_permuted"],
+            signal_z=decided["signal_z"],
+        )
+    if ratio is None:
         return out
-    ratio = real / perm
     out.values["ratio"] = round(ratio, 4)
     out.values["strong_signal"] = ratio <= lim.strong_signal_ratio
-    if lim.weak_signal_ratio <= ratio < lim.ignore_ratio:
-        out.add(
-            "probe.weak_input_signal",
-            0.7,
-            real=real,
-            permuted=perm,
-            ratio=ratio,
-        )
-    if ratio >= lim.ignore_ratio:
+    if lim.weak_signal_ratio <= ratio < lim.ignore_ratio or (
+        ratio >= lim.ignore_ratio and decisions_see_signal
+    ):
+        out.add("probe.weak_input_signal", 0.7, real=real, permuted=perm, ratio=ratio)
+    elif ratio >= lim.ignore_ratio:
         out.add(
             "probe.ignores_inputs",
             grade(ratio, lim.ignore_ratio, 1.0),
@@ -730,6 +753,150 @@ def probe_input_dependence(ctx: Context) -> ProbeOutcome:
             zeroed=zero,
         )
     return out
+
+
+def _rows(x: Any, n: int) -> bool:
+    return isinstance(x, torch.Tensor) and x.dim() > 0 and x.shape[0] == n
+
+
+def shuffled_pairs(held: Sequence[Batch], gen: torch.Generator) -> list[Batch] | None:
+    """The held-out batches with each example's inputs given to another example's target.
+
+    One permutation over all held-out examples when every batch's inputs have the same shape
+    past the batch dimension (a loader of batch 1 is then shuffled too: within a batch of one
+    nothing moves); within each batch otherwise. Every input tensor of a dict batch moves with
+    the same permutation (ids with their mask); integer inputs (token ids) move too. None when
+    nothing can move."""
+    sizes = [len(h) for h in held]
+    keys: list[Any] = list(held[0].inputs) if isinstance(held[0].inputs, dict) else [None]
+
+    def part(h: Batch, key: Any) -> Any:
+        return h.inputs.get(key) if isinstance(h.inputs, dict) else h.inputs
+
+    def pool(key: Any) -> torch.Tensor | None:
+        parts = [part(h, key) for h in held]
+        if not all(_rows(x, n) for x, n in zip(parts, sizes, strict=True)):
+            return None
+        if len({(tuple(x.shape[1:]), x.dtype, x.device) for x in parts}) != 1:
+            return None
+        return torch.cat(parts)
+
+    def rebuild(h: Batch, moved: dict[Any, torch.Tensor]) -> Batch:
+        if None in moved:
+            return Batch(moved[None], h.targets)
+        return Batch({**h.inputs, **moved}, h.targets)
+
+    pools = {k: pool(k) for k in keys}
+    pooled = {k: v for k, v in pools.items() if v is not None}
+    if pooled and sum(sizes) >= 2:
+        order = torch.randperm(sum(sizes), generator=gen)
+        out, at = [], 0
+        for h, n in zip(held, sizes, strict=True):
+            rows = order[at : at + n]
+            out.append(rebuild(h, {k: v[rows.to(v.device)] for k, v in pooled.items()}))
+            at += n
+        return out
+    if max(sizes, default=0) < 2:
+        return None
+    within = []
+    for h, n in zip(held, sizes, strict=True):
+        rows = torch.randperm(n, generator=gen)
+        moved = {k: x[rows.to(x.device)] for k in keys if _rows(x := part(h, k), n)}
+        within.append(rebuild(h, moved) if moved else h)
+    return within
+
+
+def _agreement(
+    model: nn.Module, batches: Sequence[Batch], task: str
+) -> tuple[str, float, int, float | None] | None:
+    """How well the model's decisions track the targets: the share of classes right
+    (classification: argmax against the label or the one-hot target's argmax; labels < 0 are
+    ignored, as cross-entropy's ignore_index) or the Pearson correlation of the outputs with the
+    targets (binary and regression: a logit and a probability order examples alike).
+
+    Returns (metric, value, examples, shuffled) or None when the outputs and targets do not
+    line up. ``shuffled`` is, for accuracy, its exact expectation over every pairing of these
+    predictions with these labels, sum over classes of P(predicted c) x P(label c): what
+    inputs that carry nothing about the target would score."""
+    was = model.training
+    model.eval()
+    preds: list[torch.Tensor] = []
+    labels: list[torch.Tensor] = []
+    outs: list[torch.Tensor] = []
+    ys: list[torch.Tensor] = []
+    examples = 0
+    try:
+        with torch.no_grad():
+            for b in batches:
+                o, y = forward(model, b).detach().float().cpu(), b.targets.detach().cpu()
+                examples += len(b)
+                if task == "classification":
+                    if y.is_floating_point() and y.shape == o.shape and o.dim() >= 2:
+                        y = y.argmax(1)
+                    if o.dim() >= 2 and o.shape[:1] + o.shape[2:] == y.shape:
+                        pred = o.argmax(1)
+                    elif o.dim() == 2 and o.shape[0] == y.numel():
+                        pred, y = o.argmax(1), y.reshape(-1)
+                    else:
+                        return None
+                    keep = y >= 0
+                    preds.append(pred[keep].reshape(-1))
+                    labels.append(y[keep].long().reshape(-1))
+                else:
+                    if o.numel() != y.numel():
+                        return None
+                    outs.append(o.reshape(-1))
+                    ys.append(y.reshape(-1).float())
+    finally:
+        model.train(was)
+    if task == "classification":
+        pred_all, label_all = torch.cat(preds), torch.cat(labels)
+        if not label_all.numel():
+            return None
+        width = int(max(int(pred_all.max()), int(label_all.max()))) + 1
+        q = torch.bincount(pred_all, minlength=width).double() / pred_all.numel()
+        p = torch.bincount(label_all, minlength=width).double() / label_all.numel()
+        accuracy = float((pred_all == label_all).double().mean())
+        return "accuracy", accuracy, examples, float((q * p).sum())
+    o_all, y_all = torch.cat(outs), torch.cat(ys)
+    if o_all.numel() < 3 or not bool(torch.isfinite(o_all).all()):
+        return None
+    o_c, y_c = o_all - o_all.mean(), y_all - y_all.mean()
+    denom = float(o_c.norm() * y_c.norm())
+    return "correlation", float((o_c * y_c).sum()) / denom if denom > 0 else 0.0, examples, None
+
+
+def decision_signal(
+    model: nn.Module, held: Sequence[Batch], shuffled: Sequence[Batch], task: str
+) -> dict[str, Any] | None:
+    """The copy's decisions on the real inputs against shuffled ones, with how many standard
+    errors apart they are: for accuracy, a one-sample z against its exact shuffled expectation;
+    for correlation, Fisher's z between real and shuffled inputs. Both count examples (the
+    conservative count when one example holds many labels or outputs)."""
+    real = _agreement(model, held, task)
+    if real is None:
+        return None
+    metric, a, n, expected = real
+    if expected is not None:
+        base = expected
+        se = math.sqrt(base * (1 - base) / n) if 0 < base < 1 else 0.0
+        z = (a - base) / se if se > 0 else 0.0
+    else:
+        perm = _agreement(model, shuffled, task)
+        if perm is None:
+            return None
+        base = perm[1]
+
+        def fisher(r: float) -> float:
+            return math.atanh(max(-0.999999, min(0.999999, r)))
+
+        z = (fisher(a) - fisher(base)) * math.sqrt(max(n - 3, 0) / 2)
+    return {
+        "metric": metric,
+        "agreement": round(a, 4),
+        "agreement_permuted": round(base, 4),
+        "signal_z": round(z, 2),
+    }
 
 
 def chance_level(ctx: Context, batches: Sequence[Batch]) -> tuple[float, str]:

@@ -1037,6 +1037,11 @@ _PROBES: tuple[SymptomSpec, ...] = (
     ),
     _spec("probe.lr_below_best", "probe", ("lr", "suggested")),
     _spec("probe.weak_input_signal", "probe", ("real", "permuted", "ratio")),
+    _spec(
+        "probe.inputs_informative",
+        "probe",
+        ("metric", "agreement", "agreement_permuted", "signal_z"),
+    ),
     _spec("probe.ignores_inputs", "probe", ("real", "permuted", "zeroed")),
     _spec(
         "probe.val_gap",

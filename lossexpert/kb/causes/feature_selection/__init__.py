@@ -30,6 +30,20 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="PROBE-FEAT-INPUTS-INFORM",
+            when=("probe.inputs_informative",),
+            # The experiment that decides "nothing in the inputs" refutes it at p = 0.0013
+            # (ProbeLimits.signal_z); the features may still be weak, so the cause is lowered,
+            # not withdrawn.
+            cf=-0.5,
+            priority=650,
+            description=(
+                "A copy trained with a known-good recipe decides held-out examples clearly "
+                "better from the real inputs than from shuffled ones: the inputs carry the "
+                "signal, so features without it are not what holds the loss up."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-FEAT-CONSTANT",
             when=("probe.inputs_constant",),
             cf=0.7,
