@@ -349,7 +349,7 @@ def test_decision_agreement_reads_per_token_labels_and_ignores_padding() -> None
     assert shuffled == pytest.approx(0.32)
 
 
-def test_doctor_withdraws_label_noise_its_reference_copy_refutes() -> None:
+def test_doctor_withdraws_label_noise_and_useless_inputs_its_reference_copy_refutes() -> None:
     # Batches of 1 at lr 0.1 (SGD, momentum) for two epochs of digits on a small ResNet: the
     # recording reads as label noise too (a model able to memorise stays above chance), but a
     # copy trained with the reference recipe predicts held-out digits at a tenth of its
@@ -367,6 +367,10 @@ def test_doctor_withdraws_label_noise_its_reference_copy_refutes() -> None:
     assert "noisy_data" not in causes and causes[0] == "batch_size_too_small"
     assert [f.rank for f in d.findings] == list(range(1, len(causes) + 1))
     assert any("Label noise is not reported" in w for w in d.warnings)
+    # The same experiment refutes inputs without signal, which the recording also named.
+    assert "feature_selection" in [f.cause for f in lossexpert.diagnose(run).findings]
+    assert "feature_selection" not in causes
+    assert any("Uninformative inputs are not reported" in w for w in d.warnings)
     assert d.problems  # only the explanation goes, the problem stays
 
 

@@ -70,6 +70,9 @@ _WORDS = {
         "noise_withdrawn": "Label noise is not reported: a copy trained with the reference "
         "recipe predicts held-out data at {ratio:.0%} of the loss it has with shuffled inputs, "
         "so the inputs explain most of the targets and the labels cannot be mostly noise.",
+        "features_withdrawn": "Uninformative inputs are not reported: a copy trained with the "
+        "reference recipe predicts held-out data at {ratio:.0%} of the loss it has with "
+        "shuffled inputs, so the inputs carry the signal.",
         "withdrawn": "The val loss rose in the recording, but a copy trained the same way for "
         "the same {steps} steps shows no generalisation gap (train {train:.3g}, val {val:.3g} "
         "at the end): not reported as over-fitting.",
@@ -87,6 +90,8 @@ _WORDS = {
         "和训练输入。",
         "noise_withdrawn": "不报告标签噪声：用参考方案训练的副本在留出数据上的loss只有打乱输入时的 "
         "{ratio:.0%}，输入解释了大部分目标，标签不可能大部分是噪声。",
+        "features_withdrawn": "不报告输入缺少信息：用参考方案训练的副本在留出数据上的loss只有"
+        "打乱输入时的 {ratio:.0%}，输入中含有信号。",
         "withdrawn": "记录中的验证集loss上升了，但按同样的方式、同样的 {steps} 步训练的副本"
         "没有泛化差距（最终训练集 {train:.3g}，验证集 {val:.3g}）：不作为过拟合报告。",
     },
@@ -338,20 +343,26 @@ def _finish(
     update: dict[str, Any] = {"probes": probes, "findings": findings}
     run: Run | None = d._run
     signal = results.get("input_dependence")
-    noise = "noisy_data"
-    if (
-        signal is not None
-        and signal.values.get("strong_signal") is True
-        and any(f.cause == noise and not _nonfinite(f) for f in findings)
-    ):
-        # The experiment that decides label noise refutes it: a copy trained with a known-good
-        # recipe predicts held-out data far better from the real inputs than from shuffled
-        # ones (ProbeLimits.strong_signal_ratio). Data with NaN or Inf is another matter (the
-        # same cause, not label noise) and stays. The problem stays: only its explanation goes.
-        kept = [f for f in findings if f.cause != noise or _nonfinite(f)]
+    refuted = {
+        f.cause for f in findings if f.cause in _REFUTED_BY_SIGNAL and not _kept_under_signal(f)
+    }
+    if signal is not None and signal.values.get("strong_signal") is True and refuted:
+        # The experiment that decides label noise and uninformative inputs refutes both: a
+        # copy trained with a known-good recipe predicts held-out data far better from the
+        # real inputs than from shuffled ones (ProbeLimits.strong_signal_ratio). Data with NaN
+        # or Inf, constant inputs and a leaked feature are other matters (the same causes,
+        # not a missing signal) and stay. The problem stays: only its explanation goes.
+        kept = [f for f in findings if f.cause not in refuted]
         findings = [f.model_copy(update={"rank": i}) for i, f in enumerate(kept, start=1)]
         update["findings"] = findings
-        update["warnings"] = [*d.warnings, words["noise_withdrawn"].format(**signal.values)]
+        update["warnings"] = [
+            *d.warnings,
+            *(
+                words[w].format(**signal.values)
+                for c, w in _REFUTED_BY_SIGNAL.items()
+                if c in refuted
+            ),
+        ]
         if findings:
             top = findings[0]
             update["summary"] = f"{d.problems[0].title}: {top.title} ({top.confidence:.0%})"
@@ -391,6 +402,17 @@ def _finish(
         update["warnings"] = [*update.get("warnings", d.warnings), words["test_undecided"]]
     out = d.model_copy(update=update)
     return out.attach_run(run) if run is not None else out
+
+
+# The causes a strong input signal refutes, with the words that say so.
+_REFUTED_BY_SIGNAL = {"noisy_data": "noise_withdrawn", "feature_selection": "features_withdrawn"}
+# Evidence that keeps them anyway: NaN or Inf in the data, constant inputs, a leaked feature
+# (a leak is a strong signal: the input holds the label).
+_NOT_A_MISSING_SIGNAL = ("probe.data_nonfinite", "probe.inputs_constant", "train.exact_zero")
+
+
+def _kept_under_signal(f: Any) -> bool:
+    return any(e.symptom in _NOT_A_MISSING_SIGNAL for e in f.evidence)
 
 
 def _nonfinite(f: Any) -> bool:
