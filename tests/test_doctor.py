@@ -349,6 +349,39 @@ def test_decision_agreement_reads_per_token_labels_and_ignores_padding() -> None
     assert shuffled == pytest.approx(0.32)
 
 
+def _random_regression() -> dict[str, Any]:
+    """Targets drawn independently of the inputs: nothing in them predicts the target."""
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(600, 8, generator=gen), torch.randn(600, 1, generator=gen)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 512), nn.ReLU(), nn.Linear(512, 1))
+    return {
+        "model": model,
+        "optimizer": torch.optim.Adam(model.parameters(), lr=3e-3),
+        "criterion": nn.MSELoss(),
+        "loader": DataLoader(TensorDataset(x[:200], y[:200]), batch_size=16, shuffle=True),
+        "val_loader": DataLoader(TensorDataset(x[200:], y[200:]), batch_size=64),
+    }
+
+
+def test_input_dependence_tells_a_wild_regression_from_one_ignoring_its_inputs() -> None:
+    # A 6-deep tanh MLP with N(0, 1) weights on diabetes: its copy fits the training batches,
+    # and its held-out loss is 40x the targets' variance with real or shuffled inputs alike.
+    # Not inputs ignored (that costs at most about twice the variance): a function that
+    # swings between examples. Targets independent of the inputs stay "ignored".
+    ctx = context(_suite_case("activation_function_regression_diabetes_sev2_s2"))
+    wild = P.probe_input_dependence(ctx)
+    chance, task = P.chance_level(ctx, ctx.bench.held_out())
+    assert task == "regression" and wild.values["ratio"] >= P.LIMITS.ignore_ratio
+    assert wild.values["real"] > P.LIMITS.wild_heldout_ratio * chance
+    assert facts(wild) == set()
+    ctx = context(_random_regression())
+    ignored = P.probe_input_dependence(ctx)
+    chance, _ = P.chance_level(ctx, ctx.bench.held_out())
+    assert ignored.values["real"] < P.LIMITS.wild_heldout_ratio * chance
+    assert facts(ignored) == {"probe.ignores_inputs"}
+
+
 def test_doctor_withdraws_label_noise_and_useless_inputs_its_reference_copy_refutes() -> None:
     # Batches of 1 at lr 0.1 (SGD, momentum) for two epochs of digits on a small ResNet: the
     # recording reads as label noise too (a model able to memorise stays above chance), but a

@@ -85,6 +85,13 @@ class ProbeLimits:
     # first). The decisions show signal when real beats shuffled by 3 standard errors (a
     # one-sided p of 0.0013: a copy with no signal passes it about once in 700 probes).
     signal_z: float = 3.0
+    # A regression copy that ignores its inputs predicts at best the mean (held-out loss =
+    # the targets' variance, chance) and at worst memorised training targets at random (about
+    # twice chance: its predictions' variance plus the targets'). Past 3x chance its outputs
+    # swing beyond any target: not inputs ignored but a fitted function that does not
+    # generalise at all (saturated or chaotic units; Poole et al. 2016), and the probe stays
+    # silent on the inputs.
+    wild_heldout_ratio: float = 3.0
     # Training steps of the reference copy before its inputs are permuted: 150 steps of 32 are
     # about two passes over the collected samples, enough for the reference recipe to fit
     # what the inputs tell (the probe only speaks once the copy's loss fell by a tenth).
@@ -744,7 +751,7 @@ def probe_input_dependence(ctx: Context) -> ProbeOutcome:
         ratio >= lim.ignore_ratio and decisions_see_signal
     ):
         out.add("probe.weak_input_signal", 0.7, real=real, permuted=perm, ratio=ratio)
-    elif ratio >= lim.ignore_ratio:
+    elif ratio >= lim.ignore_ratio and not _wild_regression(ctx, held, real):
         out.add(
             "probe.ignores_inputs",
             grade(ratio, lim.ignore_ratio, 1.0),
@@ -753,6 +760,17 @@ def probe_input_dependence(ctx: Context) -> ProbeOutcome:
             zeroed=zero,
         )
     return out
+
+
+def _wild_regression(ctx: Context, held: Sequence[Batch], real: float) -> bool:
+    """A regression copy whose held-out loss is past ProbeLimits.wild_heldout_ratio x chance."""
+    try:
+        chance, task = chance_level(ctx, held)
+    except RuntimeError:  # targets of different shapes across batches
+        return False
+    if task != "regression" or not (math.isfinite(chance) and chance > 0):
+        return False
+    return real > ctx.limits.wild_heldout_ratio * chance
 
 
 def _rows(x: Any, n: int) -> bool:
