@@ -573,6 +573,29 @@ def val_signatures(
             )
 
 
+def val_frozen(run: Run, val: F.Series | None, th: Thresholds, out: Findings) -> None:
+    """The val loss at every evaluation is one exact value: the weights did not change between
+    evaluations (a fixed model on fixed data gives the same sum), so no update reached them.
+    A constant at exactly ln C is left to the uniform-output signatures: a model whose outputs
+    are all equal (a ReLU on the logits, all dead) also stops every update."""
+    if val is None:
+        return
+    values = val.values[np.isfinite(val.values)]
+    if len(values) < th.val_frozen_min_points or len(values) < len(val.values):
+        return
+    first = float(values[0])
+    if first == 0.0 or np.max(np.abs(values - first)) > th.val_frozen_rel_tol * abs(first):
+        return
+    classifier = not (
+        norm_name(run.config.loss) in REGRESSION_LOSSES or run.config.task == "regression"
+    )
+    if classifier and any(
+        abs(first - math.log(c)) <= th.log_classes_tol * math.log(c) for c in COMMON_CLASS_COUNTS
+    ):
+        return
+    out.add("val.frozen", "curves", th.val_frozen_strength, value=first, evaluations=len(values))
+
+
 def _val_diverging_from_train(
     tr: F.CurveSummary, va: F.CurveSummary, th: Thresholds, out: Findings
 ) -> None:

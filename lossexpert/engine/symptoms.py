@@ -39,6 +39,7 @@ from lossexpert.engine.signatures import (
     layer_signatures,
     normal_state,
     train_signatures,
+    val_frozen,
     val_signatures,
 )
 from lossexpert.kb.thresholds import Thresholds
@@ -80,6 +81,8 @@ def extract(run: Run, th: Thresholds) -> Findings:
     if train is not None:
         _train_symptoms(run, series["train"], tr, chance, th, out)
     _val_test_symptoms(summaries, series, ref, chance, th, out)
+    if train is not None:
+        val_frozen(run, series.get("val"), th, out)
     _config_symptoms(run, th, out)
     config_signatures(run, th, out)
     if run.layers:

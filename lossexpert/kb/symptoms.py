@@ -515,6 +515,17 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         ),
     ),
     _spec(
+        "val.frozen",
+        "curves",
+        ("value", "evaluations"),
+        thresholds=(
+            "val_frozen_min_points",
+            "val_frozen_rel_tol",
+            "val_frozen_strength",
+            "log_classes_tol",
+        ),
+    ),
+    _spec(
         "val.never_learned",
         "curves",
         ("val_min", "chance", "train"),

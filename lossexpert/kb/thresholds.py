@@ -522,6 +522,17 @@ class Thresholds(BaseModel):
         "model did learn on its training set, by more than three times the val's noise bound "
         "above (10 % below chance)",
     )
+    val_frozen_min_points: int = Field(
+        4,
+        description="val.frozen: a val loss evaluated at least this many times, every time to "
+        "the same value (fewer can be the last evaluations of a schedule that reached 0)",
+    )
+    val_frozen_rel_tol: float = Field(
+        1e-6,
+        description="...within this fraction of the first evaluation: a fixed model on fixed "
+        "data sums to the same float32 loss (to ~1e-7 with a GPU's unordered sums), and any "
+        "optimizer step moves it by more",
+    )
     val_extreme_ratio: float = Field(
         10.0,
         description="val loss this multiple of the train loss: beyond over-fitting's drift "
@@ -933,6 +944,11 @@ class Thresholds(BaseModel):
         0.8,
         description="layers.recurrent_gain_high: a measured init, as strong as a layer's init "
         "scale out of range",
+    )
+    val_frozen_strength: float = Field(
+        0.9,
+        description="val.frozen: the val loss never changed across its evaluations: a fact, "
+        "short of 1 only because a posted curve may round a slow change away",
     )
     val_never_learned_strength: float = Field(
         0.7,

@@ -42,6 +42,22 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="BUG-VAL-FROZEN",
+            when=("val.frozen",),
+            unless=("layers.dead_relu", "layers.saturated"),
+            # Evaluating fixed weights on fixed data gives the same number every time; any
+            # step moves it. A measured one-output-for-all (dead or saturated units) is the
+            # other way to a constant loss, and speaks for itself.
+            cf=0.55,
+            priority=650,
+            description=(
+                "The val loss is the same to the last digit at every evaluation while training "
+                "goes on: the weights never changed between evaluations, so no update reaches "
+                "them (an optimizer built on a copy of the model or on other parameters, step() "
+                "never called, a learning rate of 0)."
+            ),
+        ),
+        RuleUnit(
             id="BUG-NO-PROGRESS",
             when=("train.no_progress",),
             unless=(*STALL_EXPLAINED_BY_LAYERS, "layers.no_gradient"),
