@@ -100,7 +100,7 @@ def _remedy_context(
     cfg = run.config
     return {
         "cfg": {
-            "lr": cfg.effective_lr(),
+            "lr": cfg.peak_lr(),
             "optimizer": cfg.optimizer.name if cfg.optimizer else None,
             "batch_size": cfg.batch_size,
             "weight_decay": cfg.effective_weight_decay(),

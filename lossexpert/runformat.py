@@ -192,6 +192,20 @@ class Config(_Strict):
             return self.optimizer.lr
         return None
 
+    def peak_lr(self) -> float | None:
+        """The rate the recipe is judged by: the highest of the configured one and the
+        recorded schedule. A warm-up starts low and a decay ends low by design (a config read
+        when the optimizer was built holds the warm-up's first rate: 1/25 of OneCycle's
+        max_lr); the rate a recipe is tuned by is the one the warm-up climbs to and the decay
+        starts from (Goyal et al. 2017, Smith 2018)."""
+        lr = self.effective_lr()
+        if self.lr_schedule is None:
+            return lr
+        recorded = [v for v in self.lr_schedule.value if v > 0]
+        if not recorded:
+            return lr
+        return max(recorded) if lr is None else max(lr, *recorded)
+
     def effective_weight_decay(self) -> float | None:
         if self.weight_decay is not None:
             return self.weight_decay

@@ -531,7 +531,7 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
     cfg: Config = run.config
     opt = _norm(cfg.optimizer.name if cfg.optimizer else None)
     adaptive = any(opt.startswith(a) for a in ADAPTIVE_OPTIMIZERS)
-    lr = cfg.effective_lr()
+    lr = cfg.peak_lr()
     if lr is None:
         out.missing.append("config.learning_rate")
     elif opt:
