@@ -491,6 +491,8 @@ def _val_test_symptoms(
                 val=va.final,
                 ratio=ratio,
             )
+        else:
+            _test_lags_val(va, te, th, out)
     elif te is not None and tr is not None and va is None and tr.final > 0 and scale is not None:
         excess = te.final - tr.final
         if te.final / tr.final >= th.test_vs_val_ratio and excess > th.gap_vs_ref * scale:
@@ -501,6 +503,31 @@ def _val_test_symptoms(
                 test=te.final,
                 train=tr.final,
             )
+
+
+def _test_lags_val(
+    va: F.CurveSummary, te: F.CurveSummary, th: Thresholds, out: Findings
+) -> None:
+    """What the model learned lowers the val loss and much less the test loss: the test data
+    is not drawn as the val data is. A test loss a multiple of val (test.above_val) says it
+    at the end; this says it by the gains, which a loss near zero cannot blur."""
+    if min(va.n, te.n) < th.val_trend_min_points or va.first <= 0:
+        return
+    val_gain = va.first - va.final
+    if val_gain < th.test_lag_min_val_gain * va.first or te.final <= va.final:
+        return
+    test_gain = te.first - te.final
+    if test_gain >= th.test_lag_fraction * val_gain:
+        return
+    out.add(
+        "test.lags_val",
+        "curves",
+        grade(test_gain / val_gain, th.test_lag_fraction, 0.0),
+        val_gain_pct=100 * val_gain / va.first,
+        test_gain_pct=100 * test_gain / te.first if te.first > 0 else 0.0,
+        test=te.final,
+        val=va.final,
+    )
 
 
 def _level_vs_chance(run: Run, s: F.CurveSummary, chance: float | None) -> float:

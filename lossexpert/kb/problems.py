@@ -173,6 +173,16 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         after=(TRAIN, VAL),
     ),
     ProblemRule(
+        "PRB-TEST-LAGS-VAL",
+        TEST,
+        "test.lags_val",
+        "The test loss fell far less than the val loss: what was learned transfers to val, "
+        "much less to test.",
+        zh="测试集loss的下降远小于验证集loss：学到的东西能迁移到验证集，却很少迁移到测试集。",
+        priority=800,
+        after=(TRAIN, VAL),
+    ),
+    ProblemRule(
         "PRB-TEST-ABOVE-TRAIN",
         TEST,
         "test.above_train",

@@ -544,6 +544,16 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=("test_above_val_full_at", "test_vs_val_abs", "test_vs_val_ratio"),
     ),
     _spec(
+        "test.lags_val",
+        "curves",
+        ("val_gain_pct", "test_gain_pct", "test", "val"),
+        thresholds=(
+            "test_lag_min_val_gain",
+            "test_lag_fraction",
+            "val_trend_min_points",
+        ),
+    ),
+    _spec(
         "test.above_train",
         "curves",
         ("test", "train"),

@@ -561,6 +561,17 @@ class Thresholds(BaseModel):
     test_vs_val_ratio: float = Field(
         2.5, description="test loss at least this multiple of val loss (tuned)"
     )
+    test_lag_min_val_gain: float = Field(
+        0.2,
+        description="test.lags_val: the val loss fell by at least this fraction of its first "
+        "evaluation (a gain well beyond an evaluation's noise)...",
+    )
+    test_lag_fraction: float = Field(
+        0.5,
+        description="... and the test loss gained under this fraction of what val gained: on "
+        "splits drawn alike the two gain the same up to sampling noise (0.76 to 1.9 of it on "
+        "the suite's 66 healthy runs with both)",
+    )
     test_vs_val_abs: float = Field(
         0.25, description="... and above val by at least this fraction of the reference level"
     )

@@ -9,6 +9,16 @@ CAUSE = CauseUnit(
     rank=22,
     rules=(
         RuleUnit(
+            id="SHIFT-TEST-LAGS-VAL",
+            when=("test.lags_val",),
+            cf=0.45,
+            priority=600,
+            description=(
+                "What the model learned lowers the val loss far more than the test loss: the test"
+                " data differs from the data the model was tuned on."
+            ),
+        ),
+        RuleUnit(
             id="SHIFT-TEST-ABOVE-VAL",
             when=("test.above_val",),
             cf=0.45,

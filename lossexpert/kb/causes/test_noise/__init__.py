@@ -9,6 +9,16 @@ CAUSE = CauseUnit(
     rank=23,
     rules=(
         RuleUnit(
+            id="TN-TEST-LAGS-VAL",
+            when=("test.lags_val",),
+            cf=0.3,
+            priority=550,
+            description=(
+                "What the model learned lowers the val loss far more than the test loss; noisier "
+                "test data is one of the two usual reasons."
+            ),
+        ),
+        RuleUnit(
             id="TN-TEST-ABOVE-VAL",
             when=("test.above_val",),
             cf=0.3,
