@@ -71,6 +71,27 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         zh="有些层收到了梯度却从不改变：训练并没有在做它该做的事。",
         priority=1000,
     ),
+    # Defects the collector measures in the loop itself: harmful whatever level the loss
+    # reached (the same run with the defect fixed trains faster and further), so a run with
+    # one is not healthy even when its curves look plausible.
+    ProblemRule(
+        "PRB-TRAIN-GRADS-CARRY-OVER",
+        TRAIN,
+        "config.grads_accumulate",
+        "The loop never resets the gradients: every step adds up all the earlier steps' "
+        "gradients, so the train loss cannot fall as it should.",
+        zh="训练循环从不清零梯度：每一步都叠加了之前所有步的梯度，训练集loss无法正常下降。",
+        priority=1000,
+    ),
+    ProblemRule(
+        "PRB-TRAIN-ORDERED-BATCHES",
+        TRAIN,
+        "data.ordered_batches",
+        "The batches come one class at a time: each stretch of training pulls the model "
+        "towards one class and undoes the last, so the train loss cannot fall as it should.",
+        zh="batch按类别依次到来：每一段训练都把模型拉向一个类别、抵消上一段，训练集loss无法正常下降。",
+        priority=1000,
+    ),
     ProblemRule(
         "PRB-TRAIN-BELOW-FLOOR",
         TRAIN,
