@@ -14,47 +14,36 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch")
-datasets = pytest.importorskip("sklearn.datasets")
+pytest.importorskip("sklearn")
 from torch import nn  # noqa: E402
 
 import lossexpert  # noqa: E402
+from tests._loops import bundled, loader_of, watched_training  # noqa: E402
 
 CURVES_ONLY = ("curves",)
 
 
 def _train(tmp: Path, variant: str) -> lossexpert.Diagnosis:
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    data = datasets.load_wine()
-    x = torch.tensor(data.data, dtype=torch.float32)
-    x = (x - x.mean(0)) / x.std(0)
-    y = torch.tensor(data.target)
-    order = torch.randperm(len(x))
-    x, y = x[order], y[order]
+    x, y = bundled("wine")
     xt, yt, xv, yv = x[:130], y[:130], x[130:], y[130:]
     model = nn.Sequential(nn.Linear(13, 32), nn.ReLU(), nn.Linear(32, 3))
     target = copy.deepcopy(model) if variant == "optimizer_on_copy" else model
     lr = {"slow": 1e-4}.get(variant, 0.05)
     opt = torch.optim.SGD(target.parameters(), lr=lr, momentum=0.9)
-    crit = nn.CrossEntropyLoss()
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(xt, yt), batch_size=16, shuffle=True
+    # The user's loop clears the model's gradients (model.zero_grad(), as many loops do): the
+    # model being updated has none, so the copy's step has nothing to apply.
+    run = watched_training(
+        tmp / f"{variant}.jsonl",
+        model,
+        opt,
+        nn.CrossEntropyLoss(),
+        loader_of(xt, yt, 16),
+        epochs=15,
+        held_out={"val": (xv, yv)},
+        reset=model.zero_grad,
+        criterion=nn.CrossEntropyLoss(),
     )
-    path = tmp / f"{variant}.jsonl"
-    with lossexpert.watch(model, opt, path, criterion=crit) as run:
-        for _ in range(15):
-            model.train()
-            for xb, yb in loader:
-                loss = crit(model(xb), yb)
-                opt.zero_grad()
-                model.zero_grad()
-                loss.backward()
-                opt.step()
-                run.log("train", loss)
-            model.eval()
-            with torch.no_grad():
-                run.log("val", crit(model(xv), yv))
-    return lossexpert.diagnose(lossexpert.load_run(path), evidence=CURVES_ONLY)
+    return lossexpert.diagnose(run, evidence=CURVES_ONLY)
 
 
 def _symptoms(d: lossexpert.Diagnosis) -> set[str]:

@@ -9,21 +9,15 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch")
-datasets = pytest.importorskip("sklearn.datasets")
+pytest.importorskip("sklearn")
 from torch import nn  # noqa: E402
 
 import lossexpert  # noqa: E402
+from tests._loops import bundled, loader_of, watched_training  # noqa: E402
 
 
 def _train(tmp: Path, defect: str) -> lossexpert.Diagnosis:
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    data = datasets.load_digits()
-    x = torch.tensor(data.data, dtype=torch.float32)
-    x = (x - x.mean(0)) / x.std(0).clamp_min(1e-3)
-    y = torch.tensor(data.target)
-    order = torch.randperm(len(x))
-    x, y = x[order], y[order]
+    x, y = bundled("digits")
     xt, yt, xv, yv = x[:1200], y[:1200], x[1200:], y[1200:]
     if defect == "sorted":
         by_label = torch.argsort(yt, stable=True)
@@ -40,25 +34,21 @@ def _train(tmp: Path, defect: str) -> lossexpert.Diagnosis:
     # loss still falls.
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * batches)
     crit = nn.CrossEntropyLoss(label_smoothing=0.1)
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(xt, yt), batch_size=32, shuffle=defect != "sorted"
+    loader = loader_of(xt, yt, 32, shuffle=defect != "sorted")
+    run = watched_training(
+        tmp / f"{defect}.jsonl",
+        model,
+        opt,
+        crit,
+        loader,
+        epochs=epochs,
+        held_out={"val": (xv, yv)},
+        scheduler=sched,
+        reset=None if defect == "no_zero_grad" else "optimizer",
+        criterion=crit,
+        loader=loader,
     )
-    path = tmp / f"{defect}.jsonl"
-    with lossexpert.watch(model, opt, path, criterion=crit, loader=loader) as run:
-        for _ in range(epochs):
-            model.train()
-            for xb, yb in loader:
-                loss = crit(model(xb), yb)
-                if defect != "no_zero_grad":
-                    opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                run.log("train", loss)
-            model.eval()
-            with torch.no_grad():
-                run.log("val", crit(model(xv), yv))
-    return lossexpert.diagnose(lossexpert.load_run(path))
+    return lossexpert.diagnose(run)
 
 
 @pytest.mark.parametrize(

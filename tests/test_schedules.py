@@ -7,40 +7,34 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch")
-datasets = pytest.importorskip("sklearn.datasets")
+pytest.importorskip("sklearn")
 from torch import nn  # noqa: E402
 
 import lossexpert  # noqa: E402
 from lossexpert.runformat import Config  # noqa: E402
+from tests._loops import bundled, loader_of, watched_training  # noqa: E402
 
 
 def _warmed_up_run(tmp: Path) -> lossexpert.Diagnosis:
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    data = datasets.load_wine()
-    x = torch.tensor(data.data, dtype=torch.float32)
-    x = (x - x.mean(0)) / x.std(0)
-    y = torch.tensor(data.target)
+    x, y = bundled("wine")
     model = nn.Sequential(nn.Linear(13, 32), nn.ReLU(), nn.Linear(32, 3))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     # A linear warm-up over 100 steps (the scheduler sets the optimizer's rate to 1 % of the
     # peak as it is built, before watch reads the config).
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 100))
-    crit = nn.CrossEntropyLoss()
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(x, y), batch_size=16, shuffle=True
+    loader = loader_of(x, y, 16)
+    run = watched_training(
+        tmp / "warmup.jsonl",
+        model,
+        opt,
+        nn.CrossEntropyLoss(),
+        loader,
+        epochs=20,
+        scheduler=sched,
+        criterion=nn.CrossEntropyLoss(),
+        loader=loader,
     )
-    path = tmp / "warmup.jsonl"
-    with lossexpert.watch(model, opt, path, criterion=crit, loader=loader) as run:
-        for _ in range(20):
-            for xb, yb in loader:
-                loss = crit(model(xb), yb)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                run.log("train", loss)
-    return lossexpert.diagnose(lossexpert.load_run(path))
+    return lossexpert.diagnose(run)
 
 
 def test_a_warm_up_is_judged_by_the_rate_it_climbs_to(tmp_path: Path) -> None:

@@ -7,21 +7,15 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip("torch")
-datasets = pytest.importorskip("sklearn.datasets")
+pytest.importorskip("sklearn")
 from torch import nn  # noqa: E402
 
 import lossexpert  # noqa: E402
+from tests._loops import bundled, loader_of, watched_training  # noqa: E402
 
 
 def _train(tmp: Path, shift: float, cols: int = 64) -> lossexpert.Diagnosis:
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    data = datasets.load_digits()
-    x = torch.tensor(data.data, dtype=torch.float32)
-    x = (x - x.mean(0)) / x.std(0).clamp_min(1e-3)
-    y = torch.tensor(data.target)
-    order = torch.randperm(len(x))
-    x, y = x[order], y[order]
+    x, y = bundled("digits")
     xt, yt = x[:1000], y[:1000]
     xv, yv = x[1000:1400], y[1000:1400]
     xs, ys = x[1400:].clone(), y[1400:]
@@ -31,24 +25,19 @@ def _train(tmp: Path, shift: float, cols: int = 64) -> lossexpert.Diagnosis:
     # Label smoothing, as most recipes now use it: the loss cannot fall below ~0.8 here, so a
     # test set that learns far less still ends within a small multiple of val.
     crit = nn.CrossEntropyLoss(label_smoothing=0.2)
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(xt, yt), batch_size=32, shuffle=True
+    loader = loader_of(xt, yt, 32)
+    run = watched_training(
+        tmp / f"shift{shift}.jsonl",
+        model,
+        opt,
+        crit,
+        loader,
+        epochs=8,
+        held_out={"val": (xv, yv), "test": (xs, ys)},
+        criterion=crit,
+        loader=loader,
     )
-    path = tmp / f"shift{shift}.jsonl"
-    with lossexpert.watch(model, opt, path, criterion=crit, loader=loader) as run:
-        for _ in range(8):
-            model.train()
-            for xb, yb in loader:
-                loss = crit(model(xb), yb)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                run.log("train", loss)
-            model.eval()
-            with torch.no_grad():
-                run.log("val", crit(model(xv), yv))
-                run.log("test", crit(model(xs), ys))
-    return lossexpert.diagnose(lossexpert.load_run(path))
+    return lossexpert.diagnose(run)
 
 
 def test_a_test_set_that_gains_far_less_than_val_is_shifted(tmp_path: Path) -> None:
