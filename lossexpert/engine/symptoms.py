@@ -237,7 +237,10 @@ def _progress_symptoms(
                 chance=chance,
                 ratio=ratio,
             )
-        c = num_classes(run) or 2  # no count: binary
+        # The count the config gives, else the one the first loss gave (ln C at init), else
+        # none: binary.
+        inferred = out.context.get("classes_from_first_loss")
+        c = num_classes(run) or (inferred if isinstance(inferred, int) else 2)
         # Cross-entropy of C logits squashed into [0, 1]: ln(1 + (C - 1)/e) at best.
         floor = math.log(1.0 + (c - 1) / math.e)
         many = c >= th.softmax_floor_min_classes

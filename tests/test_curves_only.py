@@ -1,0 +1,51 @@
+"""What the curves alone say, when the class count comes from the first loss (trained for real)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+from torch import nn  # noqa: E402
+
+import lossexpert  # noqa: E402
+from tests._loops import bundled, loader_of, watched_training  # noqa: E402
+
+# Settled at the floor, or closing in on it from above.
+FLOORS = {"train.softmax_floor", "train.near_bounded_floor"}
+
+
+def _softmax_then_cross_entropy(tmp: Path, softmax: bool) -> lossexpert.Diagnosis:
+    x, y = bundled("digits")
+    layers: list[nn.Module] = [nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)]
+    if softmax:
+        layers.append(nn.Softmax(dim=1))  # probabilities fed to a loss that log-softmaxes
+    model = nn.Sequential(*layers)
+    run = watched_training(
+        tmp / f"softmax_{softmax}.jsonl",
+        model,
+        torch.optim.Adam(model.parameters(), lr=1e-3),
+        nn.CrossEntropyLoss(),
+        loader_of(x[:1200], y[:1200], 32),
+        epochs=8,
+        held_out={"val": (x[1200:], y[1200:])},
+    )
+    return lossexpert.diagnose(run, evidence=("curves",))
+
+
+def test_a_softmax_floor_is_read_with_the_class_count_of_the_first_loss(tmp_path: Path) -> None:
+    # Curves only: no config says 10 classes, but the first loss is ln 10. The loss then
+    # closes in on ln(1 + 9/e) = 1.46, the floor of probabilities read as logits. Before, the
+    # floor was computed for 2 classes (0.31) and the run read as a model too small.
+    d = _softmax_then_cross_entropy(tmp_path, softmax=True)
+    floors = [s.values for s in d.symptoms if s.symptom in FLOORS]
+    assert [f["classes"] for f in floors] == [10]
+    assert d.findings[0].cause == "loss_function", [f.cause for f in d.findings]
+
+
+def test_logits_into_cross_entropy_show_no_floor(tmp_path: Path) -> None:
+    d = _softmax_then_cross_entropy(tmp_path, softmax=False)
+    assert not FLOORS & {s.symptom for s in d.symptoms}
+    assert d.healthy, [f.cause for f in d.findings]
