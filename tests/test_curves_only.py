@@ -17,14 +17,16 @@ from tests._loops import bundled, loader_of, watched_training  # noqa: E402
 FLOORS = {"train.softmax_floor", "train.near_bounded_floor"}
 
 
-def _softmax_then_cross_entropy(tmp: Path, softmax: bool) -> lossexpert.Diagnosis:
+def _squashed_then_cross_entropy(tmp: Path, squash: str) -> lossexpert.Diagnosis:
     x, y = bundled("digits")
     layers: list[nn.Module] = [nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)]
-    if softmax:
+    if squash == "softmax":
         layers.append(nn.Softmax(dim=1))  # probabilities fed to a loss that log-softmaxes
+    if squash == "sigmoid":
+        layers.append(nn.Sigmoid())  # each logit squashed into (0, 1)
     model = nn.Sequential(*layers)
     run = watched_training(
-        tmp / f"softmax_{softmax}.jsonl",
+        tmp / f"{squash}.jsonl",
         model,
         torch.optim.Adam(model.parameters(), lr=1e-3),
         nn.CrossEntropyLoss(),
@@ -39,13 +41,24 @@ def test_a_softmax_floor_is_read_with_the_class_count_of_the_first_loss(tmp_path
     # Curves only: no config says 10 classes, but the first loss is ln 10. The loss then
     # closes in on ln(1 + 9/e) = 1.46, the floor of probabilities read as logits. Before, the
     # floor was computed for 2 classes (0.31) and the run read as a model too small.
-    d = _softmax_then_cross_entropy(tmp_path, softmax=True)
+    d = _squashed_then_cross_entropy(tmp_path, "softmax")
     floors = [s.values for s in d.symptoms if s.symptom in FLOORS]
     assert [f["classes"] for f in floors] == [10]
-    assert d.findings[0].cause == "loss_function", [f.cause for f in d.findings]
+    # From the curves a softmax and a sigmoid output bound the logits alike: the softmax
+    # (the commoner slip) first, the output activation after it.
+    causes = [f.cause for f in d.findings]
+    assert causes[:2] == ["loss_function", "activation_function"], causes
+
+
+def test_a_sigmoid_output_reaches_the_same_floor_and_is_named(tmp_path: Path) -> None:
+    # Logits each bounded to (0, 1) by a sigmoid have the same floor as probabilities: the
+    # output activation is in contention with the softmax reading (before, only the latter).
+    d = _squashed_then_cross_entropy(tmp_path, "sigmoid")
+    assert [f["classes"] for f in (s.values for s in d.symptoms if s.symptom in FLOORS)] == [10]
+    assert "activation_function" in [f.cause for f in d.findings[:2]]
 
 
 def test_logits_into_cross_entropy_show_no_floor(tmp_path: Path) -> None:
-    d = _softmax_then_cross_entropy(tmp_path, softmax=False)
+    d = _squashed_then_cross_entropy(tmp_path, "none")
     assert not FLOORS & {s.symptom for s in d.symptoms}
     assert d.healthy, [f.cause for f in d.findings]

@@ -118,6 +118,19 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="ACT-SOFTMAX-FLOOR",
+            when=("train.softmax_floor",),
+            unless=("config.unsquashed_output",),
+            # The floor is that of any logits bounded to [0, 1]: a softmax under the loss (the
+            # commoner slip: the loss unit weighs it higher) or a sigmoid / clipped output.
+            cf=0.35,
+            priority=690,
+            description=(
+                "The loss stopped at ln(1+(C-1)/e), the floor of logits bounded to [0, 1]: an "
+                "output activation (sigmoid, clipped ReLU) bounds them as a softmax does."
+            ),
+        ),
+        RuleUnit(
             id="ACT-CONTRA-UNSQUASHED-FLOOR",
             when=("train.near_bounded_floor", "config.unsquashed_output"),
             cf=-0.3,
