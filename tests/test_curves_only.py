@@ -62,3 +62,30 @@ def test_logits_into_cross_entropy_show_no_floor(tmp_path: Path) -> None:
     d = _squashed_then_cross_entropy(tmp_path, "none")
     assert not FLOORS & {s.symptom for s in d.symptoms}
     assert d.healthy, [f.cause for f in d.findings]
+
+
+def _raw_inputs(tmp: Path, scale: float, shift: float) -> lossexpert.Diagnosis:
+    x, y = bundled("digits")
+    x = x * scale + shift  # inputs far from unit scale, as a pipeline that skipped scaling
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    run = watched_training(
+        tmp / f"raw_{scale}.jsonl",
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
+        nn.CrossEntropyLoss(),
+        loader_of(x[:1200], y[:1200], 32),
+        epochs=4,
+        held_out={"val": (x[1200:], y[1200:])},
+    )
+    return lossexpert.diagnose(run, evidence=("curves",))
+
+
+def test_a_first_loss_far_above_the_chance_its_flat_end_shows_is_read(tmp_path: Path) -> None:
+    # Inputs x100 + 300: the untrained logits are huge (a first loss in the hundreds), then
+    # the network collapses to the class prior and sits at ln 10. The flat end gives the
+    # class count the first loss could not, and the first loss is read against it: before,
+    # only "every input gets the same output" was said, for the init, a penalty or dead units.
+    d = _raw_inputs(tmp_path, 100.0, 300.0)
+    high = {s.symptom: s.values for s in d.symptoms}.get("train.init_loss_high")
+    assert high is not None and high["chance"] == pytest.approx(2.3026, rel=1e-3)
+    assert "data_not_normalized" in [f.cause for f in d.findings[:3]]

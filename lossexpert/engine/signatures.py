@@ -83,7 +83,11 @@ def train_signatures(
     if chance is not None:
         _start_below_chance(s, chance, th, out)
     else:
-        _uniform_output(run, s, th, out)
+        uniform_at = _uniform_output(run, s, th, out)
+        if uniform_at is not None and s.first_step <= 1 and not s.is_window:
+            # The class count the flat end gave judges the first loss too: huge logits from
+            # the start (raw inputs, a large init) that collapsed to the prior.
+            init_loss_high(s, uniform_at, th, out)
         _mean_prediction(run, s, th, out)
     _input_blind(run, series, s, th, out)
     _rise_after_fall(run, s, th, out)
@@ -179,13 +183,27 @@ def chance_from_first_loss(
     return None
 
 
-def _uniform_output(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+def init_loss_high(s: F.CurveSummary, chance: float, th: Thresholds, out: Findings) -> None:
+    """A first loss many times the chance level: the untrained outputs are far from uniform
+    (huge logits from raw inputs or a large init)."""
+    if s.first >= th.init_loss_vs_chance * chance:
+        out.add(
+            "train.init_loss_high",
+            "curves",
+            grade(s.first / chance, th.init_loss_vs_chance, th.train_init_loss_high_full_at),
+            first=s.first,
+            chance=chance,
+            ratio=s.first / chance,
+        )
+
+
+def _uniform_output(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) -> float | None:
     """Without a class count: a flat loss at exactly ln C for a common C is a model that
-    outputs the uniform distribution (6.908 = ln 1000 for ImageNet)."""
+    outputs the uniform distribution (6.908 = ln 1000 for ImageNet). Returns ln C."""
     if norm_name(run.config.loss) in REGRESSION_LOSSES or run.config.task == "regression":
-        return
+        return None
     if abs(s.late_log_slope) >= th.plateau_log_slope or s.final <= 0:
-        return
+        return None
     for c in COMMON_CLASS_COUNTS:
         level = math.log(c)
         if abs(s.final - level) <= th.log_classes_tol * level:
@@ -197,7 +215,8 @@ def _uniform_output(run: Run, s: F.CurveSummary, th: Thresholds, out: Findings) 
                 chance=level,
                 classes=c,
             )
-            return
+            return level
+    return None
 
 
 def _input_blind(

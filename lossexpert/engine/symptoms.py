@@ -36,6 +36,7 @@ from lossexpert.engine.facts import norm_name as _norm
 from lossexpert.engine.signatures import (
     chance_from_first_loss,
     config_signatures,
+    init_loss_high,
     layer_signatures,
     normal_state,
     train_signatures,
@@ -336,15 +337,8 @@ def _shape_symptoms(
     th: Thresholds,
     out: Findings,
 ) -> None:
-    if chance is not None and s.first >= th.init_loss_vs_chance * chance:
-        out.add(
-            "train.init_loss_high",
-            "curves",
-            grade(s.first / chance, th.init_loss_vs_chance, th.train_init_loss_high_full_at),
-            first=s.first,
-            chance=chance,
-            ratio=s.first / chance,
-        )
+    if chance is not None:
+        init_loss_high(s, chance, th, out)
     if s.noise > th.noisy_late:
         out.add(
             "train.oscillating",
@@ -508,9 +502,7 @@ def _val_test_symptoms(
             )
 
 
-def _test_lags_val(
-    va: F.CurveSummary, te: F.CurveSummary, th: Thresholds, out: Findings
-) -> None:
+def _test_lags_val(va: F.CurveSummary, te: F.CurveSummary, th: Thresholds, out: Findings) -> None:
     """What the model learned lowers the val loss and much less the test loss: the test data
     is not drawn as the val data is. A test loss a multiple of val (test.above_val) says it
     at the end; this says it by the gains, which a loss near zero cannot blur."""
