@@ -415,11 +415,6 @@ def _kept_under_signal(f: Any) -> bool:
     return any(e.symptom in _NOT_A_MISSING_SIGNAL for e in f.evidence)
 
 
-def _nonfinite(f: Any) -> bool:
-    """Whether a finding rests on NaN or Inf in the data (not on label noise)."""
-    return any(e.symptom == "probe.data_nonfinite" for e in f.evidence)
-
-
 def _scalar(v: Any) -> Any:
     if isinstance(v, bool | int | str) or v is None:
         return v
