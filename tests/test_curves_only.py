@@ -17,24 +17,36 @@ from tests._loops import bundled, loader_of, watched_training  # noqa: E402
 FLOORS = {"train.softmax_floor", "train.near_bounded_floor"}
 
 
-def _squashed_then_cross_entropy(tmp: Path, squash: str) -> lossexpert.Diagnosis:
+def _digits_curves_only(
+    tmp: Path,
+    name: str,
+    head: list[nn.Module],
+    optimizer: type[torch.optim.Optimizer],
+    epochs: int,
+    inputs: tuple[float, float] = (1.0, 0.0),
+    **opt: float,
+) -> lossexpert.Diagnosis:
+    """A digits MLP (64-64-10, cross-entropy) with ``head`` after its logits and inputs
+    scaled by ``inputs`` (scale, shift), read from its curves alone."""
     x, y = bundled("digits")
-    layers: list[nn.Module] = [nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)]
-    if squash == "softmax":
-        layers.append(nn.Softmax(dim=1))  # probabilities fed to a loss that log-softmaxes
-    if squash == "sigmoid":
-        layers.append(nn.Sigmoid())  # each logit squashed into (0, 1)
-    model = nn.Sequential(*layers)
+    x = x * inputs[0] + inputs[1]
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10), *head)
     run = watched_training(
-        tmp / f"{squash}.jsonl",
+        tmp / f"{name}.jsonl",
         model,
-        torch.optim.Adam(model.parameters(), lr=1e-3),
+        optimizer(model.parameters(), **opt),
         nn.CrossEntropyLoss(),
         loader_of(x[:1200], y[:1200], 32),
-        epochs=8,
+        epochs=epochs,
         held_out={"val": (x[1200:], y[1200:])},
     )
     return lossexpert.diagnose(run, evidence=("curves",))
+
+
+def _squashed_then_cross_entropy(tmp: Path, squash: str) -> lossexpert.Diagnosis:
+    # softmax: probabilities fed to a loss that log-softmaxes; sigmoid: each logit in (0, 1)
+    head = {"softmax": [nn.Softmax(dim=1)], "sigmoid": [nn.Sigmoid()]}.get(squash, [])
+    return _digits_curves_only(tmp, squash, head, torch.optim.Adam, 8, lr=1e-3)
 
 
 def test_a_softmax_floor_is_read_with_the_class_count_of_the_first_loss(tmp_path: Path) -> None:
@@ -65,19 +77,10 @@ def test_logits_into_cross_entropy_show_no_floor(tmp_path: Path) -> None:
 
 
 def _raw_inputs(tmp: Path, scale: float, shift: float) -> lossexpert.Diagnosis:
-    x, y = bundled("digits")
-    x = x * scale + shift  # inputs far from unit scale, as a pipeline that skipped scaling
-    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-    run = watched_training(
-        tmp / f"raw_{scale}.jsonl",
-        model,
-        torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
-        nn.CrossEntropyLoss(),
-        loader_of(x[:1200], y[:1200], 32),
-        epochs=4,
-        held_out={"val": (x[1200:], y[1200:])},
+    # Inputs far from unit scale, as a pipeline that skipped scaling.
+    return _digits_curves_only(
+        tmp, f"raw_{scale}", [], torch.optim.SGD, 4, (scale, shift), lr=0.01, momentum=0.9
     )
-    return lossexpert.diagnose(run, evidence=("curves",))
 
 
 def test_a_first_loss_far_above_the_chance_its_flat_end_shows_is_read(tmp_path: Path) -> None:
