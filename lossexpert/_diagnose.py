@@ -148,14 +148,13 @@ def _assemble(
         supports = sorted(by_cause[cause_id], key=lambda s: -s.cf)
         pro = _unique(sym for s in supports if s.cf > 0 for sym in s.symptoms)
         con = _unique(sym for s in supports if s.cf < 0 for sym in s.symptoms if sym not in pro)
-        strongest = supports[0].rule
         explains = _descendants(chains, cause_id)
         link = chains.parent.get(cause_id)
         findings.append(
             Finding(
                 rank=rank,
                 cause=cause_id,
-                problem=strongest.problem or cause.problem,
+                problem=supports[0].problem,
                 confidence=round(chains.confidence[cause_id], 3),
                 title=words.cause_title(cause_id),
                 explanation=words.cause_why(cause_id),

@@ -433,7 +433,9 @@ def _relevant(name: str, d: Diagnosis) -> bool:
         unit = kb.causes.get(cause)
         if unit is None:
             continue
-        if ({unit.problem} | {r.problem for r in unit.rules if r.problem}) & reported:
+        under = {r.problem for r in unit.rules if r.problem}
+        under |= {p for r in unit.rules for p in r.also_under}
+        if ({unit.problem} | under) & reported:
             return True
     return False
 

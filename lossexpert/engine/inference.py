@@ -15,7 +15,14 @@ from typing import Any
 
 from lossexpert._experta import AS, NOT, Fact, KnowledgeEngine, Rule
 from lossexpert.engine.symptoms import Symptom
-from lossexpert.kb import CauseUnit, KnowledgeBase, ProblemRule, RuleUnit, knowledge_base
+from lossexpert.kb import (
+    CauseUnit,
+    KnowledgeBase,
+    ProblemId,
+    ProblemRule,
+    RuleUnit,
+    knowledge_base,
+)
 
 
 class SymptomFact(Fact):  # type: ignore[misc]
@@ -34,6 +41,7 @@ class Support:
     cause: CauseUnit
     cf: float
     symptoms: tuple[Symptom, ...]
+    problem: ProblemId  # the problem it fired under
 
 
 @dataclass(frozen=True)
@@ -72,14 +80,16 @@ def _problem_action(unit: ProblemRule) -> Callable[..., None]:
     return fire
 
 
-def _cause_action(cause: CauseUnit, unit: RuleUnit) -> Callable[..., None]:
+def _cause_action(cause: CauseUnit, unit: RuleUnit, problem: ProblemId) -> Callable[..., None]:
     names = [f"s{i}" for i in range(len(unit.when))]
 
     def fire(self: _LossEngine, **bound: Any) -> None:
         symptoms = tuple(self.symptoms[bound[n]["name"]] for n in names)
         strength = min(s.strength for s in symptoms)
         self.result.fired.append(unit.id)
-        self.result.supports.append(Support(unit, cause, round(unit.cf * strength, 4), symptoms))
+        self.result.supports.append(
+            Support(unit, cause, round(unit.cf * strength, 4), symptoms, problem)
+        )
 
     fire.__name__ = unit.id
     return fire
@@ -93,14 +103,17 @@ def _compile(kb: KnowledgeBase) -> type[_LossEngine]:
         members[f"rule_{p.id}"] = Rule(*patterns, salience=p.priority)(_problem_action(p))
     for cause in kb.causes.values():
         for unit in cause.rules:
-            patterns = [ProblemFact(id=unit.problem or cause.problem)]
-            patterns += [
-                getattr(AS, f"s{i}") << SymptomFact(name=n) for i, n in enumerate(unit.when)
-            ]
-            patterns += [NOT(SymptomFact(name=n)) for n in unit.unless]
-            members[f"rule_{unit.id}"] = Rule(*patterns, salience=unit.priority)(
-                _cause_action(cause, unit)
-            )
+            home = unit.problem or cause.problem
+            for problem in (home, *unit.also_under):
+                patterns = [ProblemFact(id=problem)]
+                patterns += [
+                    getattr(AS, f"s{i}") << SymptomFact(name=n) for i, n in enumerate(unit.when)
+                ]
+                patterns += [NOT(SymptomFact(name=n)) for n in unit.unless]
+                name = f"rule_{unit.id}" if problem == home else f"rule_{unit.id}@{problem}"
+                members[name] = Rule(*patterns, salience=unit.priority)(
+                    _cause_action(cause, unit, problem)
+                )
     return type("CompiledLossEngine", (_LossEngine,), members)
 
 

@@ -544,16 +544,19 @@ def val_signatures(
             chance=chance,
             train=tr.final,
         )
-    elif (
+    if (
         chance is not None
         and chance > 0
         and va.n >= th.val_trend_min_points
         and va.minimum >= (1.0 - th.val_never_below_chance) * chance
         and tr.final <= th.val_never_learned_train_at * chance
+        # From about guessing: a val loss that starts many times above it (huge logits from a
+        # large init) can fall a long way, learning, and still not reach it.
+        and va.first < th.init_loss_vs_chance * chance
     ):
         # The train loss fell well below chance and the val loss never did: nothing of what
-        # was learned, at any point of the run, transfers (the same conclusion as above, where
-        # the val loss has not yet climbed past chance).
+        # was learned, at any point of the run, transfers (whether or not the val loss has
+        # climbed past chance since; over-fitting would have brought it below first).
         out.add(
             "val.never_learned",
             "curves",

@@ -81,7 +81,10 @@ def extract(run: Run, th: Thresholds) -> Findings:
             out.missing.append(f"curves.{split}")
     if train is not None:
         _train_symptoms(run, series["train"], tr, chance, th, out)
-    _val_test_symptoms(summaries, series, ref, chance, th, out)
+    # What guessing scores on held-out data: ln C, or for a squared-error regression the
+    # variance of the targets (predicting their mean).
+    guess = chance if chance is not None else target_variance(run)
+    _val_test_symptoms(summaries, series, ref, guess, th, out)
     if train is not None:
         val_frozen(run, series.get("val"), th, out)
     _config_symptoms(run, th, out)
@@ -411,7 +414,7 @@ def _val_test_symptoms(
     summaries: Mapping[str, F.CurveSummary | None],
     series: Mapping[Split, F.Series],
     ref: float | None,
-    chance: float | None,
+    guess: float | None,
     th: Thresholds,
     out: Findings,
 ) -> None:
@@ -475,7 +478,7 @@ def _val_test_symptoms(
                 th.val_still_falling_strength,
                 drop_pct=100 * (1 - math.exp(va.late_log_slope)),
             )
-        val_signatures(tr, va, scale, chance, th, out)
+        val_signatures(tr, va, scale, guess, th, out)
     if te is not None and va is not None and va.final > 0:
         ratio = te.final / va.final
         excess = te.final - va.final

@@ -92,6 +92,19 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         zh="batch按类别依次到来：每一段训练都把模型拉向一个类别、抵消上一段，训练集loss无法正常下降。",
         priority=1000,
     ),
+    # More than half a ReLU layer's units zero on every sample is the layer-level fault SMD's
+    # DeadRelu rule flags whatever the loss (FIELD-NOTES: > 50 % dead); the net trains on what is
+    # left, so the loss can look plausible. Measured here on ~100 healthy runs (suite and outside
+    # families): never seen; every run with it was faulty.
+    ProblemRule(
+        "PRB-TRAIN-DEAD-LAYER",
+        TRAIN,
+        "layers.dead_relu",
+        "More than half the units of a ReLU layer output zero for every sample: that part of "
+        "the network no longer learns, so the train loss cannot fall as far as it should.",
+        zh="某个ReLU层中超过一半的单元对所有样本都输出0：这部分网络不再学习，训练集loss无法降到应有的水平。",
+        priority=1000,
+    ),
     ProblemRule(
         "PRB-TRAIN-BELOW-FLOOR",
         TRAIN,

@@ -531,9 +531,9 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         ("val_min", "chance", "train"),
         thresholds=(
             "val_trend_min_points",
-            "val_worse_than_chance",  # read only where val.worse_than_chance did not fire
             "val_never_below_chance",
             "val_never_learned_train_at",
+            "init_loss_vs_chance",
             "val_never_learned_strength",
         ),
     ),

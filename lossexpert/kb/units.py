@@ -91,6 +91,10 @@ class RuleUnit:
     # The problem under which the rule may fire, when not the cause's own: a test-set cause
     # such as a preprocessing mismatch can already show in the val split.
     problem: ProblemId | None = None
+    # Further problems it may fire under (they exclude each other in the article's order, so
+    # at most one holds): "nothing learned transfers" is read the same whether the train loss
+    # is still in question or only the val loss is.
+    also_under: tuple[ProblemId, ...] = ()
     # Extra hand-written cases, as sets of symptom names, beyond the derived ones.
     also_fires_on: tuple[frozenset[str], ...] = ()
     never_fires_on: tuple[frozenset[str], ...] = ()
@@ -231,6 +235,8 @@ def check_unit(
         if rule.id in seen:
             raise error(f"{where}: rule {rule.id}: defined twice")
         seen.add(rule.id)
+        if any(p not in PROBLEM_ORDER for p in rule.also_under):
+            raise error(f"{where}: rule {rule.id}: also_under must be among {problems}")
         if rule.problem is not None and rule.problem not in PROBLEM_ORDER:
             raise error(f"{where}: rule {rule.id}: problem must be one of {problems}")
         if not rule.when or not -1.0 <= rule.cf <= 1.0:

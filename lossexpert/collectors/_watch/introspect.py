@@ -169,6 +169,20 @@ def layer_info(
     return info
 
 
+def hidden_widths(leaves: list[nn.Module], linears: list[nn.Linear]) -> list[int]:
+    """The widths of the representations between input and output: each hidden Linear's
+    output, each recurrent layer's state (both directions), and what the output layer reads.
+    A GRU of width 1 before a 5-way Linear has no hidden Linear, yet is the narrowest point."""
+    widths = [m.out_features for m in linears[:-1]]
+    for m in leaves:
+        if isinstance(m, nn.RNNBase):
+            state = getattr(m, "proj_size", 0) or m.hidden_size
+            widths.append(state * (2 if m.bidirectional else 1))
+    if linears and (not widths or widths[-1] != linears[-1].in_features):
+        widths.append(linears[-1].in_features)
+    return widths
+
+
 def read_config(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -206,7 +220,7 @@ def read_config(
             "normalization": sorted(
                 {type(m).__name__ for m in leaves if isinstance(m, NORMALIZATION)}
             ),
-            "hidden_sizes": [m.out_features for m in linears[:-1]],
+            "hidden_sizes": hidden_widths(leaves, linears),
             "output_activation": output_activation,
         },
         "optimizer": opt,

@@ -95,6 +95,7 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="FEAT-VAL-WORSE-THAN-CHANCE",
             when=("val.worse_than_chance",),
+            also_under=("val_loss_not_decreasing",),
             cf=0.5,
             priority=600,
             description=(
@@ -108,6 +109,7 @@ CAUSE = CauseUnit(
             # Labels random with respect to the inputs (noise, or labels misaligned with
             # their inputs) and inputs without the signal look the same: equal weights, the
             # prior (label noise, the commoner) breaks the tie.
+            also_under=("val_loss_not_decreasing",),
             cf=0.4,
             priority=595,
             description=(

@@ -67,6 +67,7 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="NOISE-VAL-WORSE-THAN-CHANCE",
             when=("val.worse_than_chance",),
+            also_under=("val_loss_not_decreasing",),
             cf=0.35,
             priority=590,
             description=(
@@ -80,6 +81,7 @@ CAUSE = CauseUnit(
             # Labels random with respect to the inputs (noise, or labels misaligned with
             # their inputs) and inputs without the signal look the same: equal weights, the
             # prior (label noise, the commoner) breaks the tie.
+            also_under=("val_loss_not_decreasing",),
             cf=0.4,
             priority=585,
             description=(

@@ -37,6 +37,18 @@ CAUSE = CauseUnit(
             description="No weight decay or dropout was used.",
         ),
         RuleUnit(
+            id="OF-CONTRA-NEVER-LEARNED",
+            when=("val.never_learned",),
+            cf=-0.5,
+            priority=600,
+            description=(
+                "The val loss never got below guessing: over-fitting first learns what "
+                "generalises, then memorises (the val loss falls, then rises); here nothing "
+                "learned ever transferred, so the data, not the fit, is in question (contrary "
+                "evidence)."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-OF-VAL-GAP",
             when=("probe.val_gap",),
             cf=0.5,

@@ -1,0 +1,155 @@
+"""Facts learned from an outside family of sequence models (trained for real here, on
+scikit-learn's bundled data): a dead ReLU layer is a problem even when the loss looks plausible,
+a recurrent state narrower than the classes is a bottleneck, and a regression whose val loss
+ends above the variance of its targets has learned nothing that transfers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+from sklearn import datasets  # noqa: E402
+from torch import nn  # noqa: E402
+
+import lossexpert  # noqa: E402
+from tests._loops import bundled, loader_of, watched_training  # noqa: E402
+
+
+def _facts(d: lossexpert.Diagnosis) -> set[str]:
+    return {s.symptom for s in d.symptoms}
+
+
+def _causes(d: lossexpert.Diagnosis) -> list[str]:
+    return [f.cause for f in d.findings]
+
+
+@pytest.mark.parametrize("dead", [True, False])
+def test_a_layer_of_dead_units_is_a_problem_though_the_loss_falls(
+    tmp_path: Path, dead: bool
+) -> None:
+    x, y = bundled("digits")
+    xt, yt, xv, yv = x[:1200], y[:1200], x[1200:], y[1200:]
+    model = nn.Sequential(
+        nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)
+    )
+    if dead:
+        # The second layer starts with a large negative bias: most of its units never fire,
+        # while the first layer and a few survivors still carry the fit.
+        with torch.no_grad():
+            model[2].bias.fill_(-4.0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    crit = nn.CrossEntropyLoss()
+    loader = loader_of(xt, yt, 32)
+    run = watched_training(
+        tmp_path / "run.jsonl",
+        model,
+        opt,
+        crit,
+        loader,
+        epochs=6,
+        held_out={"val": (xv, yv)},
+        criterion=crit,
+        loader=loader,
+    )
+    d = lossexpert.diagnose(run)
+    if dead:
+        assert "layers.dead_relu" in _facts(d)
+        assert not d.healthy
+        assert [p.id for p in d.problems][:1] == ["train_loss_not_decreasing"]
+        assert "dead_relu" in _causes(d)[:2], _causes(d)
+    else:
+        assert "layers.dead_relu" not in _facts(d)
+        assert d.healthy, _causes(d)
+
+
+class _RowReader(nn.Module):
+    """Reads an 8x8 digit row by row with a GRU; classifies from the last state."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(8, width, batch_first=True)
+        self.head = nn.Linear(width, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.rnn(x.view(-1, 8, 8))
+        return self.head(h[:, -1])
+
+
+@pytest.mark.parametrize("width", [1, 32])
+def test_a_recurrent_state_narrower_than_the_classes_is_the_bottleneck(
+    tmp_path: Path, width: int
+) -> None:
+    x, y = bundled("digits")
+    xt, yt, xv, yv = x[:1200], y[:1200], x[1200:], y[1200:]
+    model = _RowReader(width)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    crit = nn.CrossEntropyLoss()
+    loader = loader_of(xt, yt, 32)
+    run = watched_training(
+        tmp_path / "run.jsonl",
+        model,
+        opt,
+        crit,
+        loader,
+        epochs=4,
+        held_out={"val": (xv, yv)},
+        criterion=crit,
+        loader=loader,
+    )
+    assert width in run.run.config.model.hidden_sizes
+    d = lossexpert.diagnose(run)
+    if width == 1:
+        assert "config.bottleneck" in _facts(d)
+        assert _causes(d)[:1] == ["model_structure"], _causes(d)
+    else:
+        assert "config.bottleneck" not in _facts(d)
+
+
+def _diabetes() -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    data = datasets.load_diabetes()
+    x = torch.tensor(data.data, dtype=torch.float32)
+    x = (x - x.mean(0)) / x.std(0)
+    t = torch.tensor(data.target, dtype=torch.float32)
+    return x, (t - t.mean()) / t.std()
+
+
+@pytest.mark.parametrize("informative", [False, True])
+def test_a_regression_val_loss_above_the_target_variance_learned_nothing(
+    tmp_path: Path, informative: bool
+) -> None:
+    x, y = _diabetes()
+    xt, yt, xv, yv = x[:300], y[:300], x[300:], y[300:]
+    if not informative:
+        # The inputs are shuffled against the targets: nothing in them predicts the target.
+        xt = xt[torch.randperm(len(xt))]
+    model = nn.Sequential(
+        nn.Linear(10, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 1)
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    crit = nn.MSELoss()
+
+    def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return crit(out.squeeze(-1), target)
+
+    loader = loader_of(xt, yt, 16)
+    run = watched_training(
+        tmp_path / "run.jsonl",
+        model,
+        opt,
+        loss_fn,
+        loader,
+        epochs=40,
+        held_out={"val": (xv, yv)},
+        criterion=crit,
+        loader=loader,
+    )
+    d = lossexpert.diagnose(run)
+    if informative:
+        assert "val.worse_than_chance" not in _facts(d)
+    else:
+        assert "val.worse_than_chance" in _facts(d)
+        assert {"feature_selection", "noisy_data"} & set(_causes(d)[:3]), _causes(d)
