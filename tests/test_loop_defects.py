@@ -70,3 +70,42 @@ def test_a_measured_loop_defect_is_not_healthy(
 def test_the_loop_without_a_defect_is_healthy(tmp_path: Path) -> None:
     d = _train(tmp_path, "none")
     assert d.healthy, [f.cause for f in d.findings]
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_raw_inputs_are_not_healthy_though_the_loss_falls(tmp_path: Path, raw: bool) -> None:
+    """Wine's thirteen features as measured (proline in the hundreds, hues near 1): Adam still
+    fits them, yet the recording shows the scale and says so."""
+    from sklearn import datasets
+
+    torch.manual_seed(0)
+    data = datasets.load_wine()
+    x = torch.tensor(data.data, dtype=torch.float32)
+    if not raw:
+        x = (x - x.mean(0)) / x.std(0)
+    y = torch.tensor(data.target)
+    order = torch.randperm(len(x))
+    x, y = x[order], y[order]
+    xt, yt, xv, yv = x[:130], y[:130], x[130:], y[130:]
+    model = nn.Sequential(nn.Linear(13, 32), nn.LayerNorm(32), nn.ReLU(), nn.Linear(32, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    crit = nn.CrossEntropyLoss()
+    loader = loader_of(xt, yt, 16)
+    run = watched_training(
+        tmp_path / "run.jsonl",
+        model,
+        opt,
+        crit,
+        loader,
+        epochs=100,
+        held_out={"val": (xv, yv)},
+        criterion=crit,
+        loader=loader,
+    )
+    d = lossexpert.diagnose(run)
+    if raw:
+        assert "data.unnormalized" in {s.symptom for s in d.symptoms}
+        assert not d.healthy
+        assert d.findings[0].cause == "data_not_normalized", [f.cause for f in d.findings]
+    else:
+        assert d.healthy, [f.cause for f in d.findings]

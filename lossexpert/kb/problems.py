@@ -92,6 +92,19 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         zh="batch按类别依次到来：每一段训练都把模型拉向一个类别、抵消上一段，训练集loss无法正常下降。",
         priority=1000,
     ),
+    # Inputs far from zero-mean, unit scale, measured on the training batches: LeCun et al.'s
+    # Efficient BackProp (1998) asks for centred inputs of similar variance because the first
+    # layer's steps otherwise zig-zag; the fit reached is worse even when the curve falls.
+    # Measured on ~110 healthy runs (suite and outside families): never seen.
+    ProblemRule(
+        "PRB-TRAIN-RAW-INPUTS",
+        TRAIN,
+        "data.unnormalized",
+        "The inputs are far from zero mean and unit scale: the first layer's steps are badly "
+        "conditioned, so the train loss cannot fall as it should.",
+        zh="输入远离零均值、单位尺度：第一层的更新条件很差，训练集loss无法正常下降。",
+        priority=1000,
+    ),
     # More than half a ReLU layer's units zero on every sample is the layer-level fault SMD's
     # DeadRelu rule flags whatever the loss (FIELD-NOTES: > 50 % dead); the net trains on what is
     # left, so the loss can look plausible. Measured here on ~100 healthy runs (suite and outside
