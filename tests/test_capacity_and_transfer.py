@@ -1,7 +1,8 @@
 """Facts learned from an outside family of sequence models (trained for real here, on
 scikit-learn's bundled data): a dead ReLU layer is a problem even when the loss looks plausible,
-a recurrent state narrower than the classes is a bottleneck, and a regression whose val loss
-ends above the variance of its targets has learned nothing that transfers."""
+a recurrent state narrower than the classes is a bottleneck, a regression whose val loss
+ends above the variance of its targets has learned nothing that transfers, and init gains
+that are each modest compound through a stack of ReLU layers."""
 
 from __future__ import annotations
 
@@ -153,3 +154,46 @@ def test_a_regression_val_loss_above_the_target_variance_learned_nothing(
     else:
         assert "val.worse_than_chance" in _facts(d)
         assert {"feature_selection", "noisy_data"} & set(_causes(d)[:3]), _causes(d)
+
+
+@pytest.mark.parametrize("gain", [3.0, 1.0])
+def test_init_gains_that_compound_through_relu_layers_are_named(
+    tmp_path: Path, gain: float
+) -> None:
+    """Five ReLU layers at 3x He's gain each (std x sqrt(fan_in) = 4.2, under the one-layer
+    limit of 10): the untrained output starts 3^5 = 243x too large. At He's gain: nothing."""
+    x, y = bundled("digits")
+    xt, yt, xv, yv = x[:1200], y[:1200], x[1200:], y[1200:]
+    widths = [64, 64, 64, 64, 64]
+    layers: list[nn.Module] = []
+    for i, w in enumerate(widths):
+        layers += [nn.Linear(64 if i == 0 else widths[i - 1], w), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(widths[-1], 10))
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                m.weight.mul_(gain)
+                m.bias.zero_()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    crit = nn.CrossEntropyLoss()
+    loader = loader_of(xt, yt, 32)
+    run = watched_training(
+        tmp_path / "run.jsonl",
+        model,
+        opt,
+        crit,
+        loader,
+        epochs=3,
+        held_out={"val": (xv, yv)},
+        criterion=crit,
+        loader=loader,
+    )
+    d = lossexpert.diagnose(run)
+    init = [s for s in d.symptoms if s.symptom == "layers.init_scale"]
+    if gain > 1:
+        assert init and init[0].values["compounded"] > 100, init
+        first = d.findings[0]
+        assert "weight_initialization" in [first.cause, *first.explains], _causes(d)
+    else:
+        assert not init

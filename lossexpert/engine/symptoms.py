@@ -91,6 +91,7 @@ def extract(run: Run, th: Thresholds) -> Findings:
     config_signatures(run, th, out)
     if run.layers:
         _layer_symptoms(run.layers, th, out)
+        _init_gain_compounded(run, th, out)
         layer_signatures(run.layers, th, out)
         _drop_small_batch_dead_units(run, th, out)
     else:
@@ -1024,6 +1025,55 @@ def _init_scale(L: LayerStats) -> float | None:
     if std is None or fan_in is None or fan_in < 2 or not math.isfinite(std):
         return None
     return std * math.sqrt(fan_in)
+
+
+# Layers whose init gain is not a feed-forward signal gain: a recurrent matrix's acts over time
+# steps (checked apart), an embedding's is a lookup, a normalisation layer's a learned scale.
+_NOT_FEED_FORWARD = ("rnn", "lstm", "gru", "embedding", "norm")
+
+
+def _init_gain_compounded(run: Run, th: Thresholds, out: Findings) -> None:
+    """Each layer's init gain std x sqrt(fan_in) against the one that keeps the signal's
+    variance (sqrt 2 before a ReLU, He et al. 2015; 1 for a linear layer, LeCun / Glorot):
+    through a stretch of ReLU or linear layers with no normalisation between them the excesses
+    multiply. Four layers at 3x He each start the output 80x too large though no single layer
+    crosses init_scale_high. A tanh or sigmoid bounds its output: its excess shows as
+    saturation (measured apart), and the product starts again after it."""
+    if any(s.name in ("layers.init_scale", "layers.init_zero") for s in out.symptoms):
+        return
+    if run.config.model is not None and run.config.model.normalization:
+        return
+    best: tuple[float, int, str, float] | None = None  # log gain, layers, worst layer, scale
+    log_gain, counted, worst = 0.0, 0, ("", 0.0, -math.inf)
+    for L in run.layers:
+        if any(k in (L.type or "").lower() for k in _NOT_FEED_FORWARD):
+            continue
+        if L.activation in SATURATING:
+            log_gain, counted, worst = 0.0, 0, ("", 0.0, -math.inf)
+            continue
+        scale = _init_scale(L)
+        if not scale:
+            continue
+        keep = math.sqrt(2.0) if L.activation in ("relu", "leaky_relu") else 1.0
+        excess = math.log10(scale / keep)
+        log_gain += excess
+        counted += 1
+        if excess > worst[2]:
+            worst = (L.name, scale, excess)
+        if counted >= 2 and (best is None or log_gain > best[0]):
+            best = (log_gain, counted, worst[0], worst[1])
+    if best is not None and best[0] > math.log10(th.init_gain_compounded_high):
+        out.add(
+            "layers.init_scale",
+            "layers",
+            th.layers_init_scale_strength,
+            layer=best[2],
+            scale=best[3],
+            low=th.init_scale_low,
+            high=th.init_scale_high,
+            compounded=10 ** best[0],
+            layers=best[1],
+        )
 
 
 def _init_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) -> None:

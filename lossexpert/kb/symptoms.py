@@ -841,7 +841,13 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         "layers.init_scale",
         "layers",
         ("layer", "scale", "low", "high"),
-        thresholds=("init_scale_high", "init_scale_low", "layers_init_scale_strength"),
+        optional=("compounded", "layers"),
+        thresholds=(
+            "init_scale_high",
+            "init_scale_low",
+            "init_gain_compounded_high",
+            "layers_init_scale_strength",
+        ),
     ),
     _spec(
         "layers.barely_moved",

@@ -665,6 +665,13 @@ class Thresholds(BaseModel):
     init_scale_high: float = Field(
         10.0, description="init std x sqrt(fan_in) above this: weights start too large"
     )
+    init_gain_compounded_high: float = Field(
+        100.0,
+        description="product over the feed-forward layers (no normalisation between them) of "
+        "each one's init gain over the variance-keeping one (sqrt 2 before a ReLU, He et al. "
+        "2015; 1 otherwise) above this: the untrained output starts two decades too large. "
+        "PyTorch's default init gives below 1, He's about 1",
+    )
     barely_moved_total: float = Field(
         0.1,
         description="steps x the largest layer's median update/weight ratio below this: the "
