@@ -193,6 +193,41 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
         description="A bad init can leave ReLU units negative on every input from the start.",
         zh="不好的初始化可能从一开始就让ReLU单元对所有输入都为负。",
     ),
+    # A penalty that wins drives the weights towards zero; what the layer statistics then
+    # measure is the shrunk weights, not a fault of their own.
+    CausalLink(
+        "over_regularization",
+        "vanishing_gradients",
+        via=("layers.weight_shrink",),
+        description=(
+            "Weights decayed towards zero carry almost nothing back: the backward signal is "
+            "multiplied by the same shrunk matrices layer after layer."
+        ),
+        zh="衰减到接近零的权重几乎传不回任何信号：反向信号逐层乘以同样被压缩的矩阵。",
+    ),
+    CausalLink(
+        "over_regularization",
+        "dead_relu",
+        via=("layers.weight_shrink",),
+        blocked_by=("layers.dead_from_start",),
+        description=(
+            "With weights and biases decayed to about zero, a ReLU's input is about zero or "
+            "below on every sample: the unit reads as dead."
+        ),
+        zh="权重和偏置衰减到接近零后，ReLU的输入在每个样本上都接近零或为负：该单元表现为死亡。",
+    ),
+    CausalLink(
+        "over_regularization",
+        "learning_rate_too_high",
+        via=("layers.weight_shrink",),
+        # A rate high for the optimizer is a cause of its own.
+        blocked_by=("config.lr_high",),
+        description=(
+            "The update ratio is the step over the weight norm: with the weights decayed to "
+            "nearly nothing, an ordinary step reads as a huge one."
+        ),
+        zh="更新比是步长除以权重范数：权重衰减到几乎为零时，普通的一步看起来也很大。",
+    ),
     CausalLink(
         "activation_function",
         "vanishing_gradients",
