@@ -239,6 +239,17 @@ CAUSE = CauseUnit(
             description="The learning rate is in the usual range for its optimizer.",
         ),
         RuleUnit(
+            id="LRH-CONTRA-BARELY-MOVED",
+            when=("layers.barely_moved",),
+            cf=-0.4,
+            priority=400,
+            description=(
+                "Over the whole run the weights moved only a small fraction of their norm: the "
+                "steps were small, so the bumps in the loss are batch noise, not overshooting "
+                "(contrary evidence)."
+            ),
+        ),
+        RuleUnit(
             id="LRH-UPDATES-EARLY",
             when=("layers.update_high_early",),
             unless=("layers.grad_huge", "config.batch_tiny"),
