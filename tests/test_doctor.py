@@ -522,6 +522,21 @@ def test_try_fix_confirms_a_real_fix_and_not_a_useless_one(healthy: P.Context) -
     assert facts(P.try_fix(healthy, "learning_rate_too_high", 100)) == {"probe.nofix.lr_down"}
 
 
+def test_a_rate_far_below_the_usual_range_is_tried_in_it() -> None:
+    # SGD at 1e-4 with no range-test suggestion: a 10x try (1e-3) is still at the bottom of
+    # SGD's usual range, so the rate is tried at that range's geometric middle.
+    slow = make("sgd")
+    slow["optimizer"].param_groups[0]["lr"] = 1e-4
+    raised = P.try_fix(context(slow), "learning_rate_too_low", 100)
+    usual = math.sqrt(P.Thresholds().lr_low_sgd * P.Thresholds().lr_high_sgd)
+    assert raised.values["change"] == f"lr 0.0001 -> {usual:.3g}"
+    assert facts(raised) == {"probe.fix.lr_up"}
+    # Adam at 3e-3 is above its range's middle: the usual factor of 10.
+    assert P.try_fix(context(make()), "learning_rate_too_low", 100).values["change"] == (
+        "lr 0.003 -> 0.03"
+    )
+
+
 def test_try_fix_compares_batch_sizes_over_the_users_own_epochs() -> None:
     full = context(make("full_batch"))
     full.trained_steps = 20  # 20 full-batch epochs: 20 steps

@@ -29,6 +29,7 @@ from lossexpert.doctor._bench import (
     map_inputs,
     rechunk,
 )
+from lossexpert.engine.facts import ADAPTIVE_OPTIMIZERS
 from lossexpert.engine.symptoms import Symptom, grade, input_scale
 from lossexpert.kb.thresholds import Thresholds
 
@@ -1119,6 +1120,15 @@ REMEDIES: dict[str, Remedy] = {
 }
 
 
+def _usual_lr(optimizer: Any, th: Thresholds) -> float:
+    """The geometric middle of the usual range for the optimizer's family (the KB's bounds
+    for an adaptive optimizer and for SGD): where a rate far off it is moved to try."""
+    name = type(optimizer).__name__.lower()
+    if name.startswith(ADAPTIVE_OPTIMIZERS):
+        return math.sqrt(th.lr_low_adaptive * th.lr_high_adaptive)
+    return math.sqrt(th.lr_low_sgd * th.lr_high_sgd)
+
+
 def _plan(
     ctx: Context, remedy: str
 ) -> tuple[Callable[[nn.Module, Any], Any], list[Batch], float | None, str]:
@@ -1136,12 +1146,17 @@ def _plan(
     change = ""
     tf: Callable[[nn.Module, Any], Any] = same
     if remedy in ("lr_down", "lr_up"):
-        # The LR range test's suggestion when it points the same way, else a factor of 10.
+        # The LR range test's suggestion when it points the same way; else a factor of 10, or
+        # the middle of the optimizer's usual range when that is further (SGD at 1e-4 needs
+        # 100x to reach it: a 10x try would "not confirm" a rate that is far too low).
         lr = float(bench.optimizer.param_groups[0]["lr"])
         hint = ctx.config.get("suggested_lr")
         f = 0.1 if remedy == "lr_down" else 10.0
         if isinstance(hint, float) and lr > 0 and (hint < lr if remedy == "lr_down" else hint > lr):
             f = hint / lr
+        elif lr > 0:
+            usual = _usual_lr(bench.optimizer, ctx.th) / lr
+            f = min(f, usual) if remedy == "lr_down" else max(f, usual)
 
         def scale(m: nn.Module, o: Any) -> Any:
             for g in o.param_groups:
