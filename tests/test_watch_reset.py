@@ -121,3 +121,29 @@ def test_gradients_that_are_always_zero_give_no_verdict_then_or_later() -> None:
         reset.before_sampled_step(step * 10, [weight.grad.reshape(-1)[:4].clone()])
         reset.before_next_step()
     assert reset.resolve() is None and reset.resolve() is None
+
+
+@pytest.mark.parametrize(
+    ("ratios", "want"),
+    [
+        # Kept and summed under plain SGD on a recurrent net (an outside LSTM run): the sum
+        # oscillates, rho scatters around 1 and the norm does not grow: no verdict, not "reset".
+        ((1.21, 1.37, 0.99, 0.70, 1.08), None),
+        # Nearly identical consecutive gradients (full batches at a small step): a reset.
+        ((0.99, 1.0, 0.98, 1.01, 0.995), True),
+        # Fresh mini-batch gradients overlap little: a reset.
+        ((0.3, 0.1, 0.45, -0.2, 0.25), True),
+    ],
+)
+def test_rho_near_one_without_growth_is_a_reset_only_when_the_gradients_stay_the_same(
+    ratios: tuple[float, ...], want: object
+) -> None:
+    weight = torch.zeros(8, requires_grad=True)
+    reset = GradientReset([weight], [torch.arange(4)], values=True)
+    for step, rho in enumerate(ratios):
+        weight.grad = torch.ones_like(weight) if weight.grad is None else weight.grad
+        weight.grad.fill_(1.0)  # the same norm at every look: no growth
+        reset.before_sampled_step(step * 10, [weight.grad.reshape(-1)[:4].clone()])
+        weight.grad.fill_(rho)  # the same tensor, its values rho times the last look's
+        reset.before_next_step()
+    assert reset.done and reset.resolve() is want

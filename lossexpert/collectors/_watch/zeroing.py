@@ -23,7 +23,9 @@ gradient's ``rho`` falls below it only when the new batch's gradient is more tha
 the accumulated one and points against it) and the gradient grew between the first and the
 last look by at least half of what a sum of independent batch gradients grows by
 (``sqrt(t_last / t_first)``, at least ``GROWTH``): consecutive full-batch gradients at a tiny
-step also give ``rho`` near 1, but they do not grow as a sum does. ``true`` otherwise.
+step also give ``rho`` near 1, but they do not grow as a sum does. No verdict when ``rho`` is
+near 1 on the median but neither grows nor stays within ``SAME`` of 1 at every look (a kept sum
+that oscillates under plain SGD reads so, as do fresh gradients that align). ``true`` otherwise.
 
 Only gradient values that the layer statistics take anyway are read; the comparison is a few
 kernels on the device at the first ``CHECKS`` sampled steps, and its numbers cross to the host
@@ -45,6 +47,7 @@ from lossexpert.collectors._watch.introspect import local
 CHECKS = 5
 CARRY = 0.9
 GROWTH = 1.5
+SAME = 0.1  # consecutive gradients "nearly identical": every rho within 10 % of 1
 
 
 class GradientReset:
@@ -133,5 +136,12 @@ class GradientReset:
         (t0, _, sq0), (t1, _, sq1) = looks[0], looks[-1]
         expected = math.sqrt((t1 + 1) / (t0 + 1))
         grew = math.sqrt(sq1 / sq0) >= max(GROWTH, expected / 2)
+        if carried and not grew and any(abs(rho - 1) > SAME for _, rho, _ in looks):
+            # rho near 1 on the median, yet the gradient neither grew as a sum does nor stayed
+            # the same from step to step (full batches at a small step): kept gradients that
+            # cancel (an oscillating sum) and fresh ones that happen to align read alike here.
+            # No verdict rather than a wrong "reset".
+            self._kept, self._undecided = [], CHECKS
+            return None
         self.verdict = not (carried and grew)
         return self.verdict
