@@ -66,6 +66,20 @@ def test_rule_needs_every_symptom(cause: CauseUnit, rule: RuleUnit) -> None:
         assert rule.id not in fired(case), f"fired without {missing}"
 
 
+ELSEWHERE = [p for p in CAUSE_RULES if p[1].also_under]
+
+
+@pytest.mark.parametrize(("cause", "rule"), ELSEWHERE, ids=_ids(ELSEWHERE))
+def test_rule_fires_under_each_further_problem_and_says_which(
+    cause: CauseUnit, rule: RuleUnit
+) -> None:
+    for problem in rule.also_under:
+        trigger = next(t for t in TRIGGERS[problem] if t not in (*rule.when, *rule.unless))
+        result = infer([Symptom(n, _source(n), 0.8) for n in sorted({trigger, *rule.when})])
+        supports = [s for s in result.supports if s.rule.id == rule.id]
+        assert [s.problem for s in supports] == [problem]
+
+
 @pytest.mark.parametrize(
     ("cause", "rule"),
     [p for p in CAUSE_RULES if p[1].unless],
