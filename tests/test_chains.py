@@ -186,3 +186,18 @@ def test_weights_decayed_to_nothing_explain_the_layer_statistics_they_distort() 
     assert shrunk.order[0] == "over_regularization"
     high = resolve(conf, ["layers.weight_shrink", "config.lr_high"], CAUSAL_LINKS, _key, combine)
     assert high.order[0] == "learning_rate_too_high" and not high.parent
+
+
+def test_weights_started_too_large_explain_the_overshooting_at_a_usual_rate() -> None:
+    # A real suite run: an MLP whose init gains multiply to far above He's through its ReLU
+    # layers; the first steps overshoot at SGD's usual rate. The init is the root of both the
+    # explosion and the "rate too high" reading, unless the rate is itself high.
+    d = lossexpert.diagnose(suite_run("exploding_gradients_mlp_digits_sev2_s0"))
+    top = d.findings[0]
+    assert top.cause == "weight_initialization"
+    assert {"exploding_gradients", "learning_rate_too_high"} <= set(top.explains)
+    conf = {"weight_initialization": 0.5, "learning_rate_too_high": 0.8}
+    large = resolve(conf, ["layers.init_scale"], CAUSAL_LINKS, _key, combine)
+    assert large.order[0] == "weight_initialization"
+    high = resolve(conf, ["layers.init_scale", "config.lr_high"], CAUSAL_LINKS, _key, combine)
+    assert high.order[0] == "learning_rate_too_high" and not high.parent

@@ -171,6 +171,24 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
     ),
     CausalLink(
         "weight_initialization",
+        "learning_rate_too_high",
+        # Weights started large give large gradients: a usual rate then takes steps far too
+        # big for the surface, and every rate of a range test looks too high.
+        via=(
+            "layers.init_scale",
+            "layers.recurrent_gain_high",
+            "train.init_loss_high",
+            "probe.init_loss_high",
+        ),
+        blocked_by=("config.lr_high", "data.unnormalized", "config.no_input_normalization"),
+        description=(
+            "Weights started far too large make the gradients, and so every step, far too "
+            "large: the overshooting is the init's doing while the rate is a usual one."
+        ),
+        zh="初始权重过大使梯度、进而每一步都过大：学习率本身正常时，步子迈过头是初始化造成的。",
+    ),
+    CausalLink(
+        "weight_initialization",
         "overfitting",
         # Huge untrained outputs: the weights started at a scale that fits the training set
         # by memorising it (INIT-LARGE-MEMORISES gives the root its own finding).
