@@ -57,6 +57,34 @@ def watched_training(
     return lossexpert.load_run(path)
 
 
+def recorded_fit(
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    train: Split,
+    val: Split,
+    *,
+    epochs: int,
+    batch_size: int,
+    criterion: nn.Module,
+) -> Any:
+    """The common case of ``watched_training``: shuffled batches of ``train``, the val split
+    after each epoch, ``watch`` told the loss module and the loader; returns the recording."""
+    loader = loader_of(train[0], train[1], batch_size)
+    return watched_training(
+        path,
+        model,
+        optimizer,
+        loss_fn,
+        loader,
+        epochs=epochs,
+        held_out={"val": val},
+        criterion=criterion,
+        loader=loader,
+    )
+
+
 def loader_of(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = True) -> Any:
     return torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle

@@ -16,7 +16,7 @@ from sklearn import datasets  # noqa: E402
 from torch import nn  # noqa: E402
 
 import lossexpert  # noqa: E402
-from tests._loops import bundled, loader_of, watched_training  # noqa: E402
+from tests._loops import bundled, recorded_fit  # noqa: E402
 
 
 def _facts(d: lossexpert.Diagnosis) -> set[str]:
@@ -43,17 +43,16 @@ def test_a_layer_of_dead_units_is_a_problem_though_the_loss_falls(
             model[2].bias.fill_(-4.0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     crit = nn.CrossEntropyLoss()
-    loader = loader_of(xt, yt, 32)
-    run = watched_training(
+    run = recorded_fit(
         tmp_path / "run.jsonl",
         model,
         opt,
         crit,
-        loader,
+        (xt, yt),
+        (xv, yv),
         epochs=6,
-        held_out={"val": (xv, yv)},
+        batch_size=32,
         criterion=crit,
-        loader=loader,
     )
     d = lossexpert.diagnose(run)
     if dead:
@@ -88,17 +87,16 @@ def test_a_recurrent_state_narrower_than_the_classes_is_the_bottleneck(
     model = _RowReader(width)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     crit = nn.CrossEntropyLoss()
-    loader = loader_of(xt, yt, 32)
-    run = watched_training(
+    run = recorded_fit(
         tmp_path / "run.jsonl",
         model,
         opt,
         crit,
-        loader,
+        (xt, yt),
+        (xv, yv),
         epochs=4,
-        held_out={"val": (xv, yv)},
+        batch_size=32,
         criterion=crit,
-        loader=loader,
     )
     assert width in run.run.config.model.hidden_sizes
     d = lossexpert.diagnose(run)
@@ -136,17 +134,16 @@ def test_a_regression_val_loss_above_the_target_variance_learned_nothing(
     def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return crit(out.squeeze(-1), target)
 
-    loader = loader_of(xt, yt, 16)
-    run = watched_training(
+    run = recorded_fit(
         tmp_path / "run.jsonl",
         model,
         opt,
         loss_fn,
-        loader,
+        (xt, yt),
+        (xv, yv),
         epochs=40,
-        held_out={"val": (xv, yv)},
+        batch_size=16,
         criterion=crit,
-        loader=loader,
     )
     d = lossexpert.diagnose(run)
     if informative:
@@ -177,17 +174,16 @@ def test_init_gains_that_compound_through_relu_layers_are_named(
                 m.bias.zero_()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     crit = nn.CrossEntropyLoss()
-    loader = loader_of(xt, yt, 32)
-    run = watched_training(
+    run = recorded_fit(
         tmp_path / "run.jsonl",
         model,
         opt,
         crit,
-        loader,
+        (xt, yt),
+        (xv, yv),
         epochs=3,
-        held_out={"val": (xv, yv)},
+        batch_size=32,
         criterion=crit,
-        loader=loader,
     )
     d = lossexpert.diagnose(run)
     init = [s for s in d.symptoms if s.symptom == "layers.init_scale"]

@@ -13,7 +13,7 @@ pytest.importorskip("sklearn")
 from torch import nn  # noqa: E402
 
 import lossexpert  # noqa: E402
-from tests._loops import bundled, loader_of, watched_training  # noqa: E402
+from tests._loops import bundled, loader_of, recorded_fit, watched_training  # noqa: E402
 
 
 def _train(tmp: Path, defect: str) -> lossexpert.Diagnosis:
@@ -90,17 +90,16 @@ def test_raw_inputs_are_not_healthy_though_the_loss_falls(tmp_path: Path, raw: b
     model = nn.Sequential(nn.Linear(13, 32), nn.LayerNorm(32), nn.ReLU(), nn.Linear(32, 3))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     crit = nn.CrossEntropyLoss()
-    loader = loader_of(xt, yt, 16)
-    run = watched_training(
+    run = recorded_fit(
         tmp_path / "run.jsonl",
         model,
         opt,
         crit,
-        loader,
+        (xt, yt),
+        (xv, yv),
         epochs=100,
-        held_out={"val": (xv, yv)},
+        batch_size=16,
         criterion=crit,
-        loader=loader,
     )
     d = lossexpert.diagnose(run)
     if raw:
