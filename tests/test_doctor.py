@@ -262,6 +262,22 @@ def test_input_dependence_probe(healthy: P.Context) -> None:
     assert quiet.values["strong_signal"] is True and noise.values["strong_signal"] is False
 
 
+def test_input_dependence_needs_a_copy_below_guessing_on_its_own_batches() -> None:
+    # Weights 40x too large: the copy's train loss falls by a third (213 -> 150) yet stays
+    # over a hundred times ln 3. It has not learned its own batches, so its held-out losses
+    # with real and shuffled inputs say nothing about the inputs: no ratio is read.
+    objs = make()
+    with torch.no_grad():
+        for m in objs["model"]:
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(40.0)
+    out = P.probe_input_dependence(context(objs))
+    assert out.values["train_end"] < 0.9 * out.values["train_start"]
+    assert out.values["train_end"] > math.log(3)
+    assert "ratio" not in out.values
+    assert not facts(out) & {"probe.weak_input_signal", "probe.ignores_inputs"}
+
+
 def test_input_dependence_probe_sees_labels_that_are_mostly_noise() -> None:
     weak = P.probe_input_dependence(context(make("noisy_labels", "digits")))
     # The loss sees a little signal, and so do the decisions (what lowers uninformative

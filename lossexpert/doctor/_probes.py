@@ -490,6 +490,16 @@ def probe_gradient_flow(ctx: Context) -> ProbeOutcome:
     return out
 
 
+def _chance(crit: Any, width: int, targets: torch.Tensor) -> tuple[str, float]:
+    """The task and what guessing scores: ln C, ln 2, or the variance of the targets."""
+    task = task_of(crit, width, targets)
+    if task == "classification":
+        return task, math.log(max(width, 2))
+    if task == "binary":
+        return task, math.log(2)
+    return task, float(targets.float().var()) if targets.numel() > 1 else float("nan")
+
+
 def probe_initial_loss(ctx: Context) -> ProbeOutcome:
     """The loss at the current weights against chance: ln C, ln 2, or the target variance."""
     out = ProbeOutcome()
@@ -499,13 +509,7 @@ def probe_initial_loss(ctx: Context) -> ProbeOutcome:
     loss = eval_loss(model, crit, batches)
     y = torch.cat([x.targets for x in batches]).detach().cpu()
     width = _out_width(b)
-    task = task_of(crit, width, y)
-    if task == "classification":
-        chance = math.log(max(width, 2))
-    elif task == "binary":
-        chance = math.log(2)
-    else:
-        chance = float(y.float().var()) if y.numel() > 1 else float("nan")
+    task, chance = _chance(crit, width, y)
     out.values.update(loss=round(loss, 4), chance=round(chance, 4), task=task)
     if task == "classification" and width > 1:
         _output_range(model, batches, out)
@@ -723,8 +727,15 @@ def probe_input_dependence(ctx: Context) -> ProbeOutcome:
     decided = decision_signal(model, held, shuffled, task)
     if decided is not None:
         out.values.update(decided)
-    # It must have fitted its training batches somewhat, or no input can matter yet.
-    learned = math.isfinite(end) and end < 0.9 * start
+    # It must have fitted its training batches somewhat, or no input can matter yet: fallen
+    # by a tenth, and below guessing (from a start far above it, a large init's or raw
+    # inputs', a copy can fall a long way and still not have learned its own batches).
+    _, guess = _chance(crit, _out_width(b), torch.cat([t.targets for t in train]).cpu())
+    learned = (
+        math.isfinite(end)
+        and end < 0.9 * start
+        and not (math.isfinite(guess) and guess > 0 and end >= guess)
+    )
     losses_comparable = math.isfinite(real) and math.isfinite(perm) and perm > 0
     ratio = real / perm if learned and losses_comparable else None
     decisions_see_signal = decided is not None and decided["signal_z"] >= lim.signal_z
