@@ -24,10 +24,11 @@ def _digits_curves_only(
     optimizer: type[torch.optim.Optimizer],
     epochs: int,
     inputs: tuple[float, float] = (1.0, 0.0),
+    batch: int = 32,
     **opt: float,
 ) -> lossexpert.Diagnosis:
-    """A digits MLP (64-64-10, cross-entropy) with ``head`` after its logits and inputs
-    scaled by ``inputs`` (scale, shift), read from its curves alone."""
+    """A digits MLP (64-64-10, cross-entropy) with ``head`` after its logits, inputs
+    scaled by ``inputs`` (scale, shift) and batches of ``batch``, read from its curves alone."""
     x, y = bundled("digits")
     x = x * inputs[0] + inputs[1]
     model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10), *head)
@@ -36,7 +37,7 @@ def _digits_curves_only(
         model,
         optimizer(model.parameters(), **opt),
         nn.CrossEntropyLoss(),
-        loader_of(x[:1200], y[:1200], 32),
+        loader_of(x[:1200], y[:1200], batch),
         epochs=epochs,
         held_out={"val": (x[1200:], y[1200:])},
     )
@@ -74,6 +75,19 @@ def test_logits_into_cross_entropy_show_no_floor(tmp_path: Path) -> None:
     d = _squashed_then_cross_entropy(tmp_path, "none")
     assert not FLOORS & {s.symptom for s in d.symptoms}
     assert d.healthy, [f.cause for f in d.findings]
+
+
+def test_batches_below_the_bounded_floor_show_the_logits_were_not_squashed(
+    tmp_path: Path,
+) -> None:
+    # Plain logits, plain SGD at 3.5e-3 in batches of 4 for two epochs: the smoothed loss ends
+    # at ~1.5, just above ln(1 + 9/e) = 1.46, but some twenty batches went below it. Squashed
+    # outputs bound every sample's loss, so no batch could: before, this slow healthy run was
+    # read as a softmax before the loss and an output activation.
+    d = _digits_curves_only(tmp_path, "small_batches", [], torch.optim.SGD, 2, batch=4, lr=3.5e-3)
+    assert not FLOORS & {s.symptom for s in d.symptoms}
+    causes = [f.cause for f in d.findings]
+    assert not {"loss_function", "activation_function"} & set(causes), causes
 
 
 def _raw_inputs(tmp: Path, scale: float, shift: float) -> lossexpert.Diagnosis:

@@ -149,7 +149,7 @@ def _train_symptoms(
     first_new = len(out.symptoms)
     if nf is None:
         # Past a NaN the finite tail says nothing about progress; the non-finite fact says it all.
-        _progress_symptoms(run, s, chance, th, out)
+        _progress_symptoms(run, series, s, chance, th, out)
     _shape_symptoms(run, series, s, chance, th, out)
     train_signatures(run, series, s, chance, th, out)
     if sparse:
@@ -162,7 +162,12 @@ def _train_symptoms(
 
 
 def _progress_symptoms(
-    run: Run, s: F.CurveSummary, chance: float | None, th: Thresholds, out: Findings
+    run: Run,
+    series: F.Series,
+    s: F.CurveSummary,
+    chance: float | None,
+    th: Thresholds,
+    out: Findings,
 ) -> None:
     # Frozen at ~0 is a perfect fit, not a stall.
     fitted = abs(s.final) <= th.frozen_fitted_vs_start * abs(s.start)
@@ -248,7 +253,10 @@ def _progress_symptoms(
         c = num_classes(run) or (inferred if isinstance(inferred, int) else 2)
         # Cross-entropy of C logits squashed into [0, 1]: ln(1 + (C - 1)/e) at best.
         floor = math.log(1.0 + (c - 1) / math.e)
-        many = c >= th.softmax_floor_min_classes
+        # Squashed outputs bound every sample's loss, so no batch mean can go below the floor:
+        # batches that do were not squashed, however the average runs.
+        below = np.count_nonzero(series.finite() < th.bounded_floor_below * floor)
+        many = c >= th.softmax_floor_min_classes and below < th.bounded_floor_raw_points
         if many and abs(s.final - floor) <= th.softmax_floor_tol * floor and plateaued:
             out.add(
                 "train.softmax_floor",

@@ -218,6 +218,8 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         "curves",
         ("final", "floor", "classes"),
         thresholds=(
+            "bounded_floor_below",
+            "bounded_floor_raw_points",
             "min_points",
             "plateau_log_slope",
             "softmax_floor_min_classes",
@@ -442,6 +444,7 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=(
             "bounded_floor_above",
             "bounded_floor_below",
+            "bounded_floor_raw_points",
             "min_points",
             "plateau_log_slope",
             "softmax_floor_min_classes",

@@ -392,6 +392,12 @@ class Thresholds(BaseModel):
         description="converging on the bounded floor: the minimum never went below this "
         "fraction of the floor",
     )
+    bounded_floor_raw_points: int = Field(
+        3,
+        description="converging on the bounded floor: fewer than this many logged batch losses "
+        "below it (squashed outputs bound every sample's loss, so one batch below the floor "
+        "already refutes it; three, so that one mis-logged value does not decide)",
+    )
     classes_from_first_loss_min_points: int = Field(
         5,
         description="the class count is inferred from the first loss only on a curve of at "
