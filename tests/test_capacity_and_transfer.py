@@ -1,6 +1,7 @@
 """Facts learned from an outside family of sequence models (trained for real here, on
 scikit-learn's bundled data): a dead ReLU layer is a problem even when the loss looks plausible,
-a recurrent state narrower than the classes is a bottleneck, a regression whose val loss
+a recurrent state narrower than the classes is a bottleneck, so is a single unit in a
+regression, a regression whose val loss
 ends above the variance of its targets has learned nothing that transfers, and init gains
 that are each modest compound through a stack of ReLU layers."""
 
@@ -25,6 +26,10 @@ def _facts(d: lossexpert.Diagnosis) -> set[str]:
 
 def _causes(d: lossexpert.Diagnosis) -> list[str]:
     return [f.cause for f in d.findings]
+
+
+def _values(d: lossexpert.Diagnosis, symptom: str) -> dict[str, object]:
+    return next((dict(s.values) for s in d.symptoms if s.symptom == symptom), {})
 
 
 @pytest.mark.parametrize("dead", [True, False])
@@ -151,6 +156,49 @@ def test_a_regression_val_loss_above_the_target_variance_learned_nothing(
     else:
         assert "val.worse_than_chance" in _facts(d)
         assert {"feature_selection", "noisy_data"} & set(_causes(d)[:3]), _causes(d)
+
+
+class _SqueezedRegressor(nn.Module):
+    """Two hidden ReLU layers of ``width`` and a (batch,) output, as most regressions squeeze it."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(10, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x).squeeze(-1)
+
+
+@pytest.mark.parametrize("width", [1, 32])
+def test_a_single_unit_layer_is_the_bottleneck_of_a_regression(tmp_path: Path, width: int) -> None:
+    # No classes to count, but one unit passes a single number (a network needs d_in + 1 >= 2
+    # in every layer to approximate a function of its inputs). Before, the squeezed (batch,)
+    # output was recorded as 16 wide (the batch) and no bottleneck was read for a regression.
+    x, y = _diabetes()
+    torch.manual_seed(0)
+    model = _SqueezedRegressor(width)
+    crit = nn.MSELoss()
+    run = recorded_fit(
+        tmp_path / "run.jsonl",
+        model,
+        torch.optim.Adam(model.parameters(), lr=3e-3),
+        crit,
+        (x[:300], y[:300]),
+        (x[300:], y[300:]),
+        epochs=30,
+        batch_size=16,
+        criterion=crit,
+    )
+    assert run.run.config.model.output_width == 1
+    d = lossexpert.diagnose(run)
+    if width == 1:
+        assert {"narrowest": 1, "needed": 2}.items() <= _values(d, "config.bottleneck").items()
+        assert _causes(d)[:1] == ["model_structure"], _causes(d)
+    else:
+        assert "config.bottleneck" not in _facts(d)
+        assert "model_structure" not in _causes(d), _causes(d)
 
 
 @pytest.mark.parametrize("gain", [3.0, 1.0])

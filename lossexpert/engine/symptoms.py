@@ -28,6 +28,7 @@ from lossexpert.engine.facts import (
     Symptom,
     chance_level,
     grade,
+    is_classification,
     loss_floor,
     num_classes,
     target_variance,
@@ -761,6 +762,25 @@ def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                 grade(c / min(model.hidden_sizes), 1.0, th.config_bottleneck_full_at),
                 narrowest=min(model.hidden_sizes),
                 classes=c,
+            )
+        elif (
+            model.hidden_sizes
+            and c is None
+            and not is_classification(run)
+            and min(model.hidden_sizes) < th.regression_min_width
+        ):
+            # No classes to count: a network needs at least d_in + 1 >= 2 units in every
+            # layer to approximate a function of its inputs; a single unit passes one number.
+            out.add(
+                "config.bottleneck",
+                "config",
+                grade(
+                    th.regression_min_width / min(model.hidden_sizes),
+                    1.0,
+                    th.config_bottleneck_full_at,
+                ),
+                narrowest=min(model.hidden_sizes),
+                needed=th.regression_min_width,
             )
         n_train = cfg.split_sizes.get("train") or _n_samples(run.data.get("train"))
         if model.parameters and n_train:

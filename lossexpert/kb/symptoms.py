@@ -688,8 +688,9 @@ _ENGINE: tuple[SymptomSpec, ...] = (
     _spec(
         "config.bottleneck",
         "config",
-        ("narrowest", "classes"),
-        thresholds=("config_bottleneck_full_at",),
+        ("narrowest",),
+        optional=("classes", "needed"),
+        thresholds=("config_bottleneck_full_at", "regression_min_width"),
     ),
     _spec(
         "config.many_params_per_sample",

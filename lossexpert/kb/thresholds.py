@@ -1244,6 +1244,13 @@ class Thresholds(BaseModel):
         0.9,
         description="dropout at which config.dropout_high is at full strength",
     )
+    regression_min_width: int = Field(
+        2,
+        description="config.bottleneck without classes: the narrowest hidden layer of a network "
+        "with no classes to count needs at least this many units (Park et al., 'Minimum width "
+        "for universal approximation', ICLR 2021: d_in + 1 for ReLU networks, and d_in >= 1); "
+        "one unit passes a single number",
+    )
     config_bottleneck_full_at: float = Field(
         5.0,
         description="classes per unit of the narrowest layer at which config.bottleneck is at "

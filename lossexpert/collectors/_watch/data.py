@@ -108,8 +108,13 @@ class TargetAccumulator:
             labels = y.reshape(-1, y.shape[-1]).argmax(dim=-1)
         if y.is_floating_point():
             v = y.double()
-            batch = torch.stack([torch.tensor(float(v.numel()), dtype=torch.float64,
-                                              device=v.device), v.sum(), (v * v).sum()])
+            batch = torch.stack(
+                [
+                    torch.tensor(float(v.numel()), dtype=torch.float64, device=v.device),
+                    v.sum(),
+                    (v * v).sum(),
+                ]
+            )
             self.sums = batch if self.sums is None else self.sums + batch
             if y.dim() >= 2:
                 self._add_columns(v.reshape(v.shape[0], -1))
@@ -310,7 +315,10 @@ class DataStats:
         if isinstance(output, dict) and "logits" in output:
             out = output["logits"]
         if isinstance(out, torch.Tensor) and out.dim() >= 1:
-            config: dict[str, Any] = {"model": {"output_width": out.shape[-1]}}
+            # A (batch,) output is one value per sample (a squeezed regression head): its last
+            # dimension is the batch, not the output's width.
+            width = 1 if out.dim() == 1 else out.shape[-1]
+            config: dict[str, Any] = {"model": {"output_width": width}}
             first = args[0] if args else None
             # Without a loader the batch size is unknown; a (batch, outputs) output whose
             # first dimension is the input's says it (dead-unit counts depend on it).

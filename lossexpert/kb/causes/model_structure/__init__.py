@@ -14,8 +14,8 @@ CAUSE = CauseUnit(
             cf=0.6,
             priority=620,
             description=(
-                "A hidden layer narrower than the number of classes cannot carry the information "
-                "the output needs."
+                "A hidden layer narrower than the number of classes (for a regression, a single "
+                "unit) cannot carry the information the output needs."
             ),
         ),
         RuleUnit(
