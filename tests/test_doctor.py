@@ -566,8 +566,16 @@ def test_try_fix_compares_batch_sizes_over_the_users_own_epochs() -> None:
     plan = P.fix_schedule(tiny, "batch_size_too_small", 60)
     assert plan is not None
     assert facts(P.try_fix(tiny, "batch_size_too_small", *plan)) == {"probe.fix.larger_batch"}
+    # The fine model's 40 steps of batch 16 are 5 of batch 128: too few to show that a larger
+    # batch does not help, so nothing is said (before, it read as "not confirmed").
     fine = context(make())
-    fine.trained_steps = 200
+    fine.trained_steps = 40
+    plan = P.fix_schedule(fine, "batch_size_too_small", 60)
+    assert plan is not None and plan[1] < P.LIMITS.fix_min_steps
+    short = P.try_fix(fine, "batch_size_too_small", *plan)
+    assert not facts(short) and "inconclusive" in short.values
+    fine = context(make())
+    fine.trained_steps = 240  # 30 steps of batch 128, the fewest that can show no effect
     for cause, fact in (
         ("batch_size_too_small", "probe.nofix.larger_batch"),
         ("batch_size_too_large", "probe.nofix.smaller_batch"),
@@ -773,6 +781,20 @@ def test_reports_show_a_fix_that_was_not_confirmed() -> None:
     assert "probe.nofix.lr_down" in {e.symptom for e in top.contrary}
     assert "not confirmed" in d.to_text(width=200)
     assert "not confirmed" in d.to_markdown() and "not confirmed" in d.to_html()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_inconclusive_fix_is_said_and_leaves_the_remedies(lang: str) -> None:
+    from lossexpert.doctor import _core
+
+    d = lossexpert.diagnose(lossexpert.load_run(ROOT / "examples/runs/lr_too_high.json"))
+    top = d.findings[0]
+    outcome = P.ProbeOutcome(values={"change": "batch 1 -> 32", "steps": 5, "inconclusive": True})
+    done = _core._finish(d, {}, [], {top.cause: outcome}, lang, _core._WORDS[lang])
+    tried = done.findings[0].tried
+    assert tried is not None and "batch 1 -> 32" in tried and "5" in tried
+    assert ("inconclusive" if lang == "en" else "无法判断") in tried
+    assert done.findings[0].remedies == top.remedies
 
 
 def test_a_confirmed_fix_has_its_confounded_partner_tried_too() -> None:

@@ -73,6 +73,8 @@ _WORDS = {
         "features_withdrawn": "Uninformative inputs are not reported: a copy trained with the "
         "reference recipe predicts held-out data at {ratio:.0%} of the loss it has with "
         "shuffled inputs, so the inputs carry the signal.",
+        "inconclusive": "Tried on a copy ({change}): inconclusive, {steps} steps with the "
+        "change over the same samples show no difference either way.",
         "withdrawn": "The val loss rose in the recording, but a copy trained the same way for "
         "the same {steps} steps shows no generalisation gap (train {train:.3g}, val {val:.3g} "
         "at the end): not reported as over-fitting.",
@@ -92,6 +94,8 @@ _WORDS = {
         "{ratio:.0%}，输入解释了大部分目标，标签不可能大部分是噪声。",
         "features_withdrawn": "不报告输入缺少信息：用参考方案训练的副本在留出数据上的loss只有"
         "打乱输入时的 {ratio:.0%}，输入中含有信号。",
+        "inconclusive": "已在副本上尝试（{change}）：无法判断，用同样的样本、改动后的 {steps} 步"
+        "看不出任何差别。",
         "withdrawn": "记录中的验证集loss上升了，但按同样的方式、同样的 {steps} 步训练的副本"
         "没有泛化差距（最终训练集 {train:.3g}，验证集 {val:.3g}）：不作为过拟合报告。",
     },
@@ -332,6 +336,12 @@ def _finish(
         outcome = tried.get(f.cause)
         if outcome is None:
             findings.append(f)
+            continue
+        if not outcome.symptoms:  # the experiment could not tell (try_fix says why)
+            line = words["inconclusive"].format(
+                change=outcome.values.get("change", ""), steps=outcome.values.get("steps", "")
+            )
+            findings.append(f.model_copy(update={"tried": line}))
             continue
         sym = outcome.symptoms[0]
         line = text_of.get(sym.name, "")

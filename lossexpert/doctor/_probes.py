@@ -1313,6 +1313,13 @@ def try_fix(ctx: Context, cause: str, steps: int, fix_steps: int | None = None) 
     ):
         gain = fix_drop - base_drop
         out.add(f"probe.fix.{remedy}", grade(gain, lim.fix_min_gain_pct, 50.0), **vals)
+    elif fix_steps < lim.fix_min_steps or (
+        remedy in BATCH_REMEDIES and max(base_drop, fix_drop) < lim.fix_min_gain_pct
+    ):
+        # A larger batch over the user's samples takes few steps: enough to show a fix that
+        # works (the unchanged run diverged), too few to show that it does not. And where
+        # neither batch size learned from the same samples, they were too few to tell.
+        out.values.update(inconclusive=True, steps=fix_steps)
     else:
         out.add(f"probe.nofix.{remedy}", 0.8, **vals)
     return out
