@@ -841,6 +841,63 @@ def test_a_confirmed_fix_has_its_confounded_partner_tried_too() -> None:
     assert d.model_dump(mode="json")["probes"][0]["name"] == "labels_and_data"
 
 
+def test_a_confirmed_optimizer_fix_has_the_users_own_rate_tried_too() -> None:
+    # Adam at 1e-3 changes the optimizer and the step size at once: after it is confirmed,
+    # the rate remedy that keeps the user's optimizer is tried as well (before, the search
+    # stopped and plain SGD at a rate far off its range was put down to the optimizer).
+    from types import SimpleNamespace
+
+    from lossexpert.doctor import _core
+
+    d: Any = SimpleNamespace(
+        problems=[SimpleNamespace(id="train_loss_not_decreasing")],
+        findings=[
+            SimpleNamespace(cause="optimizer_choice"),
+            SimpleNamespace(cause="over_regularization"),
+            SimpleNamespace(cause="learning_rate_too_low"),
+        ],
+    )
+    ran: list[str] = []
+
+    def execute(key: str, fn: Any) -> P.ProbeOutcome:
+        ran.append(key)
+        out = P.ProbeOutcome()
+        out.add(
+            "probe.fix.optimizer" if key.endswith("optimizer_choice") else "probe.fix.lr_up", 0.9
+        )
+        return out
+
+    ctx = context(make())
+    ctx.trained_steps = 100
+    _core._try_fixes(d, ctx, time.monotonic() + 60, execute, lambda *a: None, {}, lambda: d)
+    assert ran == ["try_fix:optimizer_choice", "try_fix:learning_rate_too_low"]
+
+
+@pytest.mark.parametrize("other", ["probe.fix.lr_up", "config.lr_low"])
+def test_adams_fix_does_not_outrank_a_rate_that_explains_it_alone(other: str) -> None:
+    # The user's own optimizer trains at a usual rate, or its rate is below its usual range:
+    # Adam's confirmed fix cannot tell the optimizer from the step size, so the rate leads.
+    from lossexpert.engine.facts import Symptom
+    from lossexpert.engine.inference import combine, infer
+
+    base = [
+        Symptom("train.no_progress", "curves", 1.0),
+        Symptom("train.high_final", "curves", 1.0),
+        Symptom("config.plain_sgd", "config", 0.8),
+        Symptom("probe.fix.optimizer", "probe", 0.9),
+        Symptom("probe.overfit_user_fails", "probe", 0.9),
+    ]
+
+    def cf(result: Any, cause: str) -> float:
+        return combine(x.cf for x in result.supports if x.cause.id == cause)
+
+    source = "probe" if other.startswith("probe") else "config"
+    alone, both = infer(base), infer([*base, Symptom(other, source, 0.9)])
+    assert cf(alone, "optimizer_choice") > cf(alone, "learning_rate_too_low")
+    assert cf(both, "optimizer_choice") < cf(alone, "optimizer_choice")
+    assert cf(both, "learning_rate_too_low") > cf(both, "optimizer_choice")
+
+
 def test_cli_doctor_runs_a_factory_and_refuses_a_bad_one(tmp_path: Path) -> None:
     ok = subprocess.run(
         [

@@ -113,6 +113,15 @@ CONFOUNDED: dict[str, tuple[str, ...]] = {
     "exploding_gradients": ("learning_rate_too_high",),
     "learning_rate_too_low": ("batch_size_too_large",),
     "batch_size_too_large": ("learning_rate_too_low",),
+    # Adam at 1e-3 changes the optimizer and the step size at once: a fix that keeps the
+    # user's optimizer (its rate, its batch) is tried too, and if it works the optimizer is
+    # not needed to explain the failure (OPT-CONTRA-OWN-OPTIMIZER-FIXED).
+    "optimizer_choice": (
+        "learning_rate_too_high",
+        "learning_rate_too_low",
+        "batch_size_too_large",
+        "batch_size_too_small",
+    ),
 }
 
 

@@ -41,6 +41,70 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="OPT-CONTRA-OWN-OPTIMIZER-FIXED-LR-DOWN",
+            when=("probe.fix.optimizer", "probe.fix.lr_down"),
+            cf=-0.5,
+            priority=640,
+            description=(
+                "The user's own optimizer also trains with a lower learning rate: Adam 1e-3 "
+                "changed the step size as well, and the smaller change explains the failure "
+                "without the optimizer."
+            ),
+        ),
+        RuleUnit(
+            id="OPT-CONTRA-OWN-OPTIMIZER-FIXED-LR-UP",
+            when=("probe.fix.optimizer", "probe.fix.lr_up"),
+            cf=-0.5,
+            priority=640,
+            description=(
+                "The user's own optimizer also trains with a higher learning rate: Adam 1e-3 "
+                "changed the step size as well, and the smaller change explains the failure "
+                "without the optimizer."
+            ),
+        ),
+        RuleUnit(
+            id="OPT-CONTRA-OWN-OPTIMIZER-FIXED-SMALLER-BATCH",
+            when=("probe.fix.optimizer", "probe.fix.smaller_batch"),
+            cf=-0.5,
+            priority=640,
+            description=(
+                "The user's own optimizer also trains with smaller batches: Adam 1e-3 "
+                "changed the step size as well, and the smaller change explains the failure "
+                "without the optimizer."
+            ),
+        ),
+        RuleUnit(
+            id="OPT-CONTRA-OWN-OPTIMIZER-FIXED-LARGER-BATCH",
+            when=("probe.fix.optimizer", "probe.fix.larger_batch"),
+            cf=-0.5,
+            priority=640,
+            description=(
+                "The user's own optimizer also trains with larger batches: Adam 1e-3 "
+                "changed the step size as well, and the smaller change explains the failure "
+                "without the optimizer."
+            ),
+        ),
+        RuleUnit(
+            id="OPT-CONTRA-RATE-HIGH",
+            when=("probe.fix.optimizer", "config.lr_high"),
+            cf=-0.5,
+            priority=640,
+            description=(
+                "Adam 1e-3 also replaced a learning rate above its optimizer's usual range: "
+                "that rate explains the failure by itself, and the fix cannot tell them apart."
+            ),
+        ),
+        RuleUnit(
+            id="OPT-CONTRA-RATE-LOW",
+            when=("probe.fix.optimizer", "config.lr_low"),
+            cf=-0.5,
+            priority=640,
+            description=(
+                "Adam 1e-3 also replaced a learning rate below its optimizer's usual range: "
+                "that rate explains the failure by itself, and the fix cannot tell them apart."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-OPT-NOFIX",
             when=("probe.nofix.optimizer",),
             cf=-0.5,
