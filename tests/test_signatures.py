@@ -609,3 +609,25 @@ def test_exact_zeros_at_a_batch_of_one_are_learned_examples_not_a_leak() -> None
     assert not {"feature_selection", "loss_function"} & set(_causes(one))
     many = lossexpert.diagnose(_run({**cfg, "batch_size": 32}, train=curve))
     assert "train.exact_zero" in {s.symptom for s in many.symptoms}
+
+
+def test_a_steep_fall_within_a_fit_is_memorisation_not_an_unconverged_run() -> None:
+    # The shape of an LSTM on 60 samples of the adding problem (an outside family): a long
+    # plateau, then the training set memorised late, the train loss falling steeply to 2 % of
+    # its targets' variance while the val loss climbs. Falling steeply in log terms, but the
+    # training data is fitted: before, "still falling steeply" made it a train problem and
+    # the nothing-transfers rules named the inputs.
+    train = [
+        1.2 - 0.3 * i / 150 + 0.05 * math.sin(i)
+        if i < 200
+        else 0.9 * math.exp(-(i - 200) / 20) + 0.02
+        for i in range(300)
+    ]
+    val = [1.0] * 10 + [1.0 + 0.05 * e for e in range(140)]
+    run = _run({"task": "regression", "loss": "mse"}, train=train, val=val)
+    run["curves"]["val"]["step"] = [2 * (e + 1) for e in range(150)]
+    run["data"] = {"train": {"label_std": 1.1, "n": 60}}
+    d = lossexpert.diagnose(run)
+    assert "train.falling_fast" not in {s.symptom for s in d.symptoms}
+    assert [p.id for p in d.problems] == ["val_loss_not_decreasing"]
+    assert _causes(d)[:1] == ["overfitting"], _causes(d)

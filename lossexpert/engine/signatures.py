@@ -19,6 +19,7 @@ from lossexpert.engine.facts import (
     Findings,
     grade,
     is_classification,
+    loss_floor,
     norm_name,
     target_variance,
 )
@@ -96,7 +97,7 @@ def train_signatures(
     _spike_then_stall(finite, s.first_step <= 1 and not s.is_window, th, out)
     _flat_and_jumpy(s, th, out)
     _noiseless(run, series, s, th, out)
-    _falling_fast(s, th, out)
+    _falling_fast(run, s, chance, th, out)
     _memorization(run, s, th, out)
     _stopped_short(run, series, s, th, out)
 
@@ -449,9 +450,22 @@ def _noiseless(
         )
 
 
-def _falling_fast(s: F.CurveSummary, th: Thresholds, out: Findings) -> None:
+def _falling_fast(
+    run: Run, s: F.CurveSummary, chance: float | None, th: Thresholds, out: Findings
+) -> None:
     """The loss fell to under a quarter over the last third of the run: it had not begun to
     converge when training stopped (a run stopped early while healthy flattens first)."""
+    # Guessing: ln C for cross-entropy, the targets' variance for a squared error.
+    guess = chance if chance is not None else target_variance(run)
+    floor = loss_floor(run)
+    # Already within a tenth of guessing from a perfect fit, the training data is fitted: a
+    # steep fall there in log terms is the memorisation tail, not an unconverged run.
+    if (
+        guess is not None
+        and guess > floor
+        and (s.final - floor) / (guess - floor) < th.falling_fast_min_level
+    ):
+        return
     # ... and the last third still brought a real share of the progress: a loss converging
     # to ~0 keeps falling in log terms while its absolute changes have become tiny.
     late_drop = s.final * (math.exp(-s.late_log_slope) - 1)

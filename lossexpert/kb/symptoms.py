@@ -399,6 +399,7 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         ("drop_pct", "final"),
         thresholds=(
             "falling_fast_log_drop",
+            "falling_fast_min_level",
             "falling_fast_min_share",
             "train_falling_fast_full_multiple",
             *_SPARSE,

@@ -494,6 +494,13 @@ class Thresholds(BaseModel):
         description="... with less noise than this (noisy_late's measure): full-batch "
         "training has none of the minibatch noise",
     )
+    falling_fast_min_level: float = Field(
+        0.1,
+        description="train.falling_fast: only above this fraction of the way from the loss's "
+        "floor to its chance level; below it the training data is fitted (a squared error "
+        "under a tenth of the targets' variance is R² > 0.9) and a steep fall in log terms is "
+        "the memorisation tail, not a run stopped before it converged",
+    )
     falling_fast_min_share: float = Field(
         0.25,
         description="the last third must also have brought at least this share of the "
