@@ -797,31 +797,36 @@ def test_an_inconclusive_fix_is_said_and_leaves_the_remedies(lang: str) -> None:
     assert done.findings[0].remedies == top.remedies
 
 
-def test_a_confirmed_fix_has_its_confounded_partner_tried_too() -> None:
+def _fixes_tried(causes: list[str], confirms: dict[str, str]) -> list[str]:
+    """The try_fix experiments the doctor runs, in order, for leading ``causes`` whose fixes
+    all confirm (``confirms``: cause -> the fact its fix gives)."""
     from types import SimpleNamespace
 
     from lossexpert.doctor import _core
 
     d: Any = SimpleNamespace(
         problems=[SimpleNamespace(id="train_loss_not_decreasing")],
-        findings=[
-            SimpleNamespace(cause="learning_rate_too_high"),
-            SimpleNamespace(cause="over_regularization"),
-            SimpleNamespace(cause="batch_size_too_small"),
-        ],
+        findings=[SimpleNamespace(cause=c) for c in causes],
     )
     ran: list[str] = []
 
     def execute(key: str, fn: Any) -> P.ProbeOutcome:
         ran.append(key)
         out = P.ProbeOutcome()
-        out.add("probe.fix.lr_down", 0.9)
+        out.add(confirms[key.removeprefix("try_fix:")], 0.9)
         return out
 
     ctx = context(make())
     ctx.trained_steps = 100
-    tried: dict[str, P.ProbeOutcome] = {}
-    _core._try_fixes(d, ctx, time.monotonic() + 60, execute, lambda *a: None, tried, lambda: d)
+    _core._try_fixes(d, ctx, time.monotonic() + 60, execute, lambda *a: None, {}, lambda: d)
+    return ran
+
+
+def test_a_confirmed_fix_has_its_confounded_partner_tried_too() -> None:
+    ran = _fixes_tried(
+        ["learning_rate_too_high", "over_regularization", "batch_size_too_small"],
+        {c: "probe.fix.lr_down" for c in ("learning_rate_too_high", "batch_size_too_small")},
+    )
     # lr is confirmed; dropping the regulariser is no partner of it and is passed over; the
     # batch size, which sets the same noise scale, is tried.
     assert ran == ["try_fix:learning_rate_too_high", "try_fix:batch_size_too_small"]
@@ -845,31 +850,10 @@ def test_a_confirmed_optimizer_fix_has_the_users_own_rate_tried_too() -> None:
     # Adam at 1e-3 changes the optimizer and the step size at once: after it is confirmed,
     # the rate remedy that keeps the user's optimizer is tried as well (before, the search
     # stopped and plain SGD at a rate far off its range was put down to the optimizer).
-    from types import SimpleNamespace
-
-    from lossexpert.doctor import _core
-
-    d: Any = SimpleNamespace(
-        problems=[SimpleNamespace(id="train_loss_not_decreasing")],
-        findings=[
-            SimpleNamespace(cause="optimizer_choice"),
-            SimpleNamespace(cause="over_regularization"),
-            SimpleNamespace(cause="learning_rate_too_low"),
-        ],
+    ran = _fixes_tried(
+        ["optimizer_choice", "over_regularization", "learning_rate_too_low"],
+        {"optimizer_choice": "probe.fix.optimizer", "learning_rate_too_low": "probe.fix.lr_up"},
     )
-    ran: list[str] = []
-
-    def execute(key: str, fn: Any) -> P.ProbeOutcome:
-        ran.append(key)
-        out = P.ProbeOutcome()
-        out.add(
-            "probe.fix.optimizer" if key.endswith("optimizer_choice") else "probe.fix.lr_up", 0.9
-        )
-        return out
-
-    ctx = context(make())
-    ctx.trained_steps = 100
-    _core._try_fixes(d, ctx, time.monotonic() + 60, execute, lambda *a: None, {}, lambda: d)
     assert ran == ["try_fix:optimizer_choice", "try_fix:learning_rate_too_low"]
 
 
