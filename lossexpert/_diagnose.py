@@ -131,16 +131,25 @@ def _assemble(
         by_cause[support.cause.id].append(support)
     remedy_ctx = _remedy_context(run, symptoms, context)
     confidence: dict[str, float] = {}
+    as_consequence: dict[str, float] = {}
     for cause_id, supports in by_cause.items():
         value = combine(s.cf for s in supports)
         if value >= th.min_confidence and any(s.cf > 0 for s in supports):
             confidence[cause_id] = value
+        # Its own remedy failing on a copy (the doctor's try-fix) is what a consequence
+        # predicts: treating a symptom does not fix its root. As a consequence, it counts
+        # without that trial.
+        kept = [s.cf for s in supports if not _failed_remedy(s)]
+        alone = combine(kept)
+        if len(kept) < len(supports) and any(cf > 0 for cf in kept) and alone >= th.min_confidence:
+            as_consequence[cause_id] = alone
     chains = resolve(
         confidence,
         (s.name for s in symptoms),
         CAUSAL_LINKS,
         sort_key=lambda c, conf: (-round(conf, 2), -prior(c), kb.causes[c].rank),
         combine=combine,
+        as_consequence=as_consequence,
     )
     findings = []
     for rank, cause_id in enumerate(chains.order, start=1):
@@ -272,6 +281,11 @@ def _flat_config(run: Run) -> dict[str, Any]:
 
     walk("", run.config.model_dump(exclude_none=True))
     return {k: v for k, v in flat.items() if v != ""}
+
+
+def _failed_remedy(support: Support) -> bool:
+    """Contrary evidence from the doctor trying the cause's own remedy on a copy."""
+    return support.cf < 0 and all(s.name.startswith("probe.nofix.") for s in support.symptoms)
 
 
 def _descendants(chains: Chains, cause: str) -> list[str]:

@@ -79,6 +79,24 @@ def test_a_link_needs_its_via_fact_and_is_blocked_by_another_origin() -> None:
     assert not blocked.parent  # units dead before the first update: not the step size
 
 
+def test_a_consequence_whose_own_remedy_failed_still_explains_into_its_root() -> None:
+    # A missing zero_grad: the gradients grew (exploding gradients), but clipping them on a
+    # copy did not help, which put that cause below the bar. Treating a symptom does not fix
+    # its root: as a consequence it still counts (before, the chain vanished and "not trained
+    # long enough" overtook the bug in the doctor on an outside LSTM).
+    conf = {"gradient_bug": 0.55, "insufficient_training": 0.6}
+    facts = ["layers.grad_linear_growth"]
+    without = resolve(conf, facts, CAUSAL_LINKS, _key, combine)
+    assert without.order[0] == "insufficient_training" and not without.parent
+    fixed = resolve(
+        conf, facts, CAUSAL_LINKS, _key, combine, as_consequence={"exploding_gradients": 0.37}
+    )
+    assert fixed.order[:2] == ["gradient_bug", "exploding_gradients"]
+    assert fixed.parent["exploding_gradients"].root == "gradient_bug"
+    assert fixed.confidence["exploding_gradients"] == 0.0  # listed under its root, not ranked
+    assert fixed.confidence["gradient_bug"] > 0.6
+
+
 def test_links_that_would_form_a_cycle_are_skipped() -> None:
     links = (
         CausalLink("a", "b", via=("x",), description=""),

@@ -42,26 +42,36 @@ def resolve(
     links: Iterable[CausalLink],
     sort_key: Callable[[str, float], tuple[float, ...]],
     combine: Callable[[Iterable[float]], float],
+    as_consequence: Mapping[str, float] | None = None,
 ) -> Chains:
+    """``as_consequence``: each cause's confidence as a consequence, where that differs (its
+    own remedy failing on a copy is what explaining away predicts, so a cause it put below
+    the bar can still be attached to its root and pass its evidence on); default
+    ``confidence``."""
     facts = set(present)
+    evidence = {**confidence, **(as_consequence or {})}
     active = [
         link
         for link in links
         if link.root in confidence
-        and link.consequence in confidence
+        and link.consequence in evidence
         and confidence[link.root] > 0
         and any(v in facts for v in link.via)
         and not any(b in facts for b in link.blocked_by)
     ]
     out = Chains(confidence=dict(confidence))
-    _choose_parents(out, active, confidence, sort_key)
+    _choose_parents(out, active, evidence, sort_key)
     for cause, link in out.parent.items():
         out.via[cause] = [v for v in link.via if v in facts]
+        out.confidence.setdefault(cause, 0.0)  # attached only as a consequence
     # Leaves first, so a root collects what its consequences already collected.
+    transferred = dict(evidence)
     for cause in sorted(out.parent, key=lambda c: -_depth(out, c)):
         link = out.parent[cause]
+        gained = combine([transferred[link.root], link.transfer * transferred[cause]])
+        transferred[link.root] = gained
         out.confidence[link.root] = combine(
-            [out.confidence[link.root], link.transfer * out.confidence[cause]]
+            [out.confidence[link.root], link.transfer * transferred[cause]]
         )
     roots = [c for c in confidence if c not in out.parent]
     for root in sorted(roots, key=lambda c: sort_key(c, out.confidence[c])):
