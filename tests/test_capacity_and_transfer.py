@@ -17,7 +17,7 @@ from sklearn import datasets  # noqa: E402
 from torch import nn  # noqa: E402
 
 import lossexpert  # noqa: E402
-from tests._loops import bundled, recorded_fit  # noqa: E402
+from tests._loops import bundled, loader_of, recorded_fit, watched_training  # noqa: E402
 
 
 def _facts(d: lossexpert.Diagnosis) -> set[str]:
@@ -241,3 +241,28 @@ def test_init_gains_that_compound_through_relu_layers_are_named(
         assert "weight_initialization" in [first.cause, *first.explains], _causes(d)
     else:
         assert not init
+
+
+def test_a_test_set_far_from_val_is_reported_beside_over_fitting(tmp_path: Path) -> None:
+    # 100 digits for a 256-wide MLP at Adam 1e-2 for 200 epochs: the val loss rises (over-
+    # fitting), and the test inputs carry noise of 2 standard deviations: the test loss ends
+    # at 5x val. Over-fitting raises val and test alike, so the gap between them is a problem
+    # of its own; before, a val problem hid it.
+    x, y = bundled("digits")
+    model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10))
+    crit = nn.CrossEntropyLoss()
+    noisy = x[1400:] + 2.0 * torch.randn(x[1400:].shape, generator=torch.Generator().manual_seed(1))
+    run = watched_training(
+        tmp_path / "run.jsonl",
+        model,
+        torch.optim.Adam(model.parameters(), lr=1e-2),
+        crit,
+        loader_of(x[:100], y[:100], 32),
+        epochs=200,
+        held_out={"val": (x[1000:1400], y[1000:1400]), "test": (noisy, y[1400:])},
+        criterion=crit,
+    )
+    d = lossexpert.diagnose(run)
+    assert [p.id for p in d.problems] == ["val_loss_not_decreasing", "test_loss_not_decreasing"]
+    assert _causes(d)[0] == "overfitting"
+    assert {"distribution_shift", "test_noise"} & set(_causes(d)[1:3]), _causes(d)

@@ -210,6 +210,9 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         priority=900,
         after=(TRAIN,),
     ),
+    # A test loss far from the val loss is judged even beside a val problem: both splits are
+    # held out from the same training, so over-fitting raises them alike and cannot open a gap
+    # between them (only a train problem, which leaves nothing learned to compare, comes first).
     ProblemRule(
         "PRB-TEST-ABOVE-VAL",
         TEST,
@@ -217,7 +220,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         "The test loss is a multiple of the val loss.",
         zh="测试集loss是验证集loss的好几倍。",
         priority=800,
-        after=(TRAIN, VAL),
+        after=(TRAIN,),
     ),
     ProblemRule(
         "PRB-TEST-LAGS-VAL",
@@ -227,7 +230,7 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         "much less to test.",
         zh="测试集loss的下降远小于验证集loss：学到的东西能迁移到验证集，却很少迁移到测试集。",
         priority=800,
-        after=(TRAIN, VAL),
+        after=(TRAIN,),
     ),
     ProblemRule(
         "PRB-TEST-ABOVE-TRAIN",
