@@ -202,3 +202,9 @@ def loss_floor(run: Run) -> float:
         return 0.0
     hit, miss = 1 - eps + eps / c, eps / c
     return -(hit * math.log(hit)) - (c - 1) * miss * math.log(miss)
+
+
+def level_vs_chance(run: Run, final: float, chance: float) -> float:
+    """Where a final loss sits between the loss's floor (0) and the chance level (1)."""
+    floor = loss_floor(run)
+    return (final - floor) / max(chance - floor, 1e-12)

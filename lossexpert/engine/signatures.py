@@ -19,7 +19,7 @@ from lossexpert.engine.facts import (
     Findings,
     grade,
     is_classification,
-    loss_floor,
+    level_vs_chance,
     norm_name,
     target_variance,
 )
@@ -455,16 +455,11 @@ def _falling_fast(
 ) -> None:
     """The loss fell to under a quarter over the last third of the run: it had not begun to
     converge when training stopped (a run stopped early while healthy flattens first)."""
-    # Guessing: ln C for cross-entropy, the targets' variance for a squared error.
+    # Guessing: ln C for cross-entropy, the targets' variance for a squared error. Already
+    # within a tenth of guessing from a perfect fit, the training data is fitted: a steep fall
+    # there in log terms is the memorisation tail, not an unconverged run.
     guess = chance if chance is not None else target_variance(run)
-    floor = loss_floor(run)
-    # Already within a tenth of guessing from a perfect fit, the training data is fitted: a
-    # steep fall there in log terms is the memorisation tail, not an unconverged run.
-    if (
-        guess is not None
-        and guess > floor
-        and (s.final - floor) / (guess - floor) < th.falling_fast_min_level
-    ):
+    if guess is not None and level_vs_chance(run, s.final, guess) < th.falling_fast_min_level:
         return
     # ... and the last third still brought a real share of the progress: a loss converging
     # to ~0 keeps falling in log terms while its absolute changes have become tiny.

@@ -29,6 +29,7 @@ from lossexpert.engine.facts import (
     chance_level,
     grade,
     is_classification,
+    level_vs_chance,
     loss_floor,
     num_classes,
     target_variance,
@@ -257,7 +258,8 @@ def _progress_symptoms(
         # Squashed outputs bound every sample's loss, so no batch mean can go below the floor:
         # batches that do were not squashed, however the average runs.
         below = np.count_nonzero(series.finite() < th.bounded_floor_below * floor)
-        many = c >= th.softmax_floor_min_classes and below < th.bounded_floor_raw_points
+        refuted = below >= th.bounded_floor_raw_points
+        many = c >= th.softmax_floor_min_classes and not refuted
         if many and abs(s.final - floor) <= th.softmax_floor_tol * floor and plateaued:
             out.add(
                 "train.softmax_floor",
@@ -541,9 +543,8 @@ def _test_lags_val(va: F.CurveSummary, te: F.CurveSummary, th: Thresholds, out: 
 def _level_vs_chance(run: Run, s: F.CurveSummary, chance: float | None) -> float:
     """Where the final loss sits between the loss's floor (0) and the chance level (1);
     without a chance level, against where the curve started."""
-    floor = loss_floor(run)
     if chance is not None:
-        return (s.final - floor) / max(chance - floor, 1e-12)
+        return level_vs_chance(run, s.final, chance)
     if s.start > 0 and not s.is_window:
         return s.final / s.start
     return 0.0
