@@ -219,3 +219,33 @@ def test_weights_started_too_large_explain_the_overshooting_at_a_usual_rate() ->
     assert large.order[0] == "weight_initialization"
     high = resolve(conf, ["layers.init_scale", "config.lr_high"], CAUSAL_LINKS, _key, combine)
     assert high.order[0] == "learning_rate_too_high" and not high.parent
+
+
+@pytest.mark.parametrize(
+    ("root", "shown_by"),
+    [
+        ("learning_rate_too_high", "config.lr_high"),
+        ("learning_rate_too_low", "layers.small_steps"),
+        ("weight_initialization", "train.init_loss_high"),
+    ],
+)
+def test_a_loss_still_falling_is_put_down_to_what_slowed_it(root: str, shown_by: str) -> None:
+    # An outside ViT at Adam 0.1 (10x its optimizer's ceiling, a 138 % update at step 0) was
+    # still falling after 20 epochs: "not trained long enough" came first, the rate second.
+    # A slow fall has a cause; "train longer" is its consequence, unless the run was cut short.
+    conf = {root: 0.6, "insufficient_training": 0.76}
+    slowed = resolve(conf, [shown_by], CAUSAL_LINKS, _key, combine)
+    assert slowed.order == [root, "insufficient_training"]
+    assert slowed.parent["insufficient_training"].root == root
+    cut = resolve(conf, [shown_by, "train.stopped_short"], CAUSAL_LINKS, _key, combine)
+    assert cut.order[0] == "insufficient_training" and not cut.parent
+
+
+def test_a_fall_after_a_divergence_is_not_a_run_cut_short() -> None:
+    # A real suite run: raw diabetes features (means ~300) under SGD; the loss overflows to
+    # 1e28 and is falling back (1e28 -> 3e26) when the run ends. Before, that fall read as
+    # "still falling fast", and "not trained long enough" came first.
+    d = lossexpert.diagnose(suite_run("data_not_normalized_regression_diabetes_sev2_s2"))
+    assert d.findings[0].cause == "data_not_normalized"
+    short = next(f for f in d.findings if f.cause == "insufficient_training")
+    assert "INS-CONTRA-DIVERGED" in {r.rule for r in short.rules}

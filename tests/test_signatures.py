@@ -631,3 +631,16 @@ def test_a_steep_fall_within_a_fit_is_memorisation_not_an_unconverged_run() -> N
     assert "train.falling_fast" not in {s.symptom for s in d.symptoms}
     assert [p.id for p in d.problems] == ["val_loss_not_decreasing"]
     assert _causes(d)[:1] == ["overfitting"], _causes(d)
+
+
+@pytest.mark.parametrize(("ratio", "fires"), [(2.4, True), (1.5, False)])
+def test_a_first_loss_twice_chance_is_an_untrained_net_guessing_confidently(
+    ratio: float, fires: bool
+) -> None:
+    # Cross-entropy over random logits of std s is about ln C + s^2/2: twice ln C needs logits
+    # of std ~2 before any training (an outside ViT with its weights x10 started at 2.6x ln 10).
+    # The 3x bar before let it pass; 1.5x stays below (healthy nets start at 1-1.15x).
+    chance = math.log(10)
+    train = [ratio * chance, *decaying_curve(59, start=chance, end=0.3 * chance)]
+    d = lossexpert.diagnose(_run({"task": "classification", "num_classes": 10}, train=train))
+    assert ("train.init_loss_high" in {s.symptom for s in d.symptoms}) is fires

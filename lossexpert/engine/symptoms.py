@@ -1045,6 +1045,19 @@ def _update_symptoms(layers: list[LayerStats], th: Thresholds, out: Findings) ->
                     ratio=largest,
                     moved=moved,
                 )
+                # As many steps at the healthy ratio would have moved the weights: the
+                # steps were too small, not too few.
+                if largest < th.update_ratio_healthy and (
+                    steps * th.update_ratio_healthy >= th.barely_moved_total
+                ):
+                    out.add(
+                        "layers.small_steps",
+                        "layers",
+                        th.layers_small_steps_strength,
+                        steps=steps,
+                        ratio=largest,
+                        healthy=th.update_ratio_healthy,
+                    )
 
 
 def _init_scale(L: LayerStats) -> float | None:

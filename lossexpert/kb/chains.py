@@ -20,6 +20,10 @@ _STEP_TOO_LARGE = (
     "train.spike_then_stall",
 )
 
+# A run cut short has its own reason to be unfinished: a root that slows the fall does not
+# explain it.
+_CUT_SHORT = ("train.stopped_short", "config.few_epochs")
+
 CAUSAL_LINKS: tuple[CausalLink, ...] = (
     CausalLink(
         "learning_rate_too_high",
@@ -60,6 +64,55 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
             "after which the early layers get almost no gradient."
         ),
         zh="过大的步子把单元推进平坦区（饱和或死亡），之后前几层几乎得不到梯度。",
+    ),
+    # A loss still falling when a run of a usual length ends is slow, and slowness has causes:
+    # "train longer" is then the consequence, and the step or the init the fix.
+    CausalLink(
+        "learning_rate_too_high",
+        "insufficient_training",
+        via=(
+            "config.lr_high",
+            "layers.update_high",
+            "layers.update_burst",
+            "layers.update_high_early",
+        ),
+        blocked_by=_CUT_SHORT,
+        description=(
+            "Steps that overshoot bounce across the valley and make only slow, noisy progress "
+            "along it: the loss is still falling at the end because each step wastes most of "
+            "its length, and more epochs at this rate would crawl on."
+        ),
+        zh=(
+            "步子过大，在山谷两壁之间来回弹跳，沿着谷底只能缓慢而嘈杂地前进：训练结束时loss还在下降，"
+            "是因为每一步的大部分都浪费掉了；按这个学习率再多训练几轮也只是继续慢慢爬。"
+        ),
+    ),
+    CausalLink(
+        "learning_rate_too_low",
+        "insufficient_training",
+        via=("config.lr_low", "layers.update_low", "layers.small_steps"),
+        blocked_by=_CUT_SHORT,
+        description=(
+            "Steps too small move the weights a little per step: the loss is still falling "
+            "at the end of a run of a usual length because the rate, not the number of "
+            "epochs, sets the pace."
+        ),
+        zh="步子太小，每一步只让权重移动一点点：一轮正常长度的训练结束时loss仍在下降，是学习率而不是轮数决定了速度。",
+    ),
+    CausalLink(
+        "weight_initialization",
+        "insufficient_training",
+        via=("layers.init_scale", "train.init_loss_high", "probe.init_loss_high"),
+        blocked_by=(*_CUT_SHORT, "data.unnormalized", "config.no_input_normalization"),
+        description=(
+            "A run that starts far from a good init spends its first epochs undoing it "
+            "(saturated or over-confident outputs give small or misleading gradients): the "
+            "loss is still falling at the end because it started in the wrong place."
+        ),
+        zh=(
+            "从很差的初始化出发，训练的前几轮都花在纠正初始化上（饱和或过于自信的输出给出很小或误导的"
+            "梯度）：训练结束时loss仍在下降，是因为起点就错了。"
+        ),
     ),
     CausalLink(
         "gradient_bug",

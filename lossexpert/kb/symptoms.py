@@ -866,6 +866,18 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         ),
     ),
     _spec(
+        "layers.small_steps",
+        "layers",
+        ("steps", "ratio", "healthy"),
+        thresholds=(
+            "update_negligible_grad_vs_weight",
+            "update_ratio_low",
+            "barely_moved_total",
+            "update_ratio_healthy",
+            "layers_small_steps_strength",
+        ),
+    ),
+    _spec(
         "layers.recurrent_gain_high",
         "layers",
         ("layer", "gain", "limit"),

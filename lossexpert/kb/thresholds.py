@@ -213,7 +213,12 @@ class Thresholds(BaseModel):
         0.12, description="epoch-phase R² above chance by this much: unshuffled saw-tooth (tuned)"
     )
     init_loss_vs_chance: float = Field(
-        3.0, description="first loss at least this multiple of ln C: bad init or input scale"
+        2.0,
+        description="first loss at least this multiple of ln C: bad init or input scale. "
+        "Cross-entropy over random logits of std s is about ln C + s^2/2, so twice ln C means "
+        "untrained logits of std sqrt(2 ln C) (2.1 for 10 classes): confident random guesses, "
+        "where a well-initialised net starts near ln C (Karpathy, 'verify loss @ init'; the "
+        "suite's 54 healthy classifiers start at 0.97-1.12 x ln C)",
     )
     softmax_floor_tol: float = Field(
         0.06,
@@ -685,6 +690,12 @@ class Thresholds(BaseModel):
         "2015; 1 otherwise) above this: the untrained output starts two decades too large. "
         "PyTorch's default init gives below 1, He's about 1",
     )
+    update_ratio_healthy: float = Field(
+        1e-3,
+        description="the update/weight ratio per step of healthy training (Karpathy, CS231n): "
+        "a run of steps x this >= barely_moved_total had the steps to move, so weights that "
+        "barely moved took steps too small (layers.small_steps), not too few",
+    )
     barely_moved_total: float = Field(
         0.1,
         description="steps x the largest layer's median update/weight ratio below this: the "
@@ -970,6 +981,11 @@ class Thresholds(BaseModel):
     layers_barely_moved_strength: float = Field(
         0.8,
         description="layers.barely_moved: measured update ratios times the steps recorded",
+    )
+    layers_small_steps_strength: float = Field(
+        0.8,
+        description="layers.small_steps: the same measurement as layers.barely_moved, with the "
+        "steps recorded enough at a healthy ratio",
     )
     layers_recurrent_gain_high_strength: float = Field(
         0.8,

@@ -99,12 +99,35 @@ CAUSE = CauseUnit(
         RuleUnit(
             id="INS-BARELY-MOVED",
             when=("layers.barely_moved", "train.no_progress"),
+            # Enough steps to have moved at a healthy size: their size, not their count, fell short.
+            unless=("layers.small_steps",),
             cf=0.5,
             priority=660,
             description=(
                 "The loss has not moved, and neither have the weights: steps of a usual size, "
                 "too few of them to take the model far from its init. Nothing is wrong yet that "
                 "a longer run would not show."
+            ),
+        ),
+        RuleUnit(
+            id="INS-CONTRA-DIVERGED",
+            when=("train.diverging",),
+            cf=-0.6,
+            priority=400,
+            description=(
+                "The loss ends at least twice its running minimum: whatever it fell by at the "
+                "end is a recovery from a divergence, not a run cut short while it improved "
+                "(contrary evidence)."
+            ),
+        ),
+        RuleUnit(
+            id="INS-CONTRA-ABOVE-INIT",
+            when=("train.above_init",),
+            cf=-0.6,
+            priority=400,
+            description=(
+                "The loss ends far above the untrained model's: training made it worse, which "
+                "more of the same training will not undo (contrary evidence)."
             ),
         ),
         RuleUnit(

@@ -22,6 +22,17 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="LRL-SMALL-STEPS",
+            when=("layers.small_steps", "train.no_progress"),
+            unless=("layers.no_gradient",),
+            cf=0.5,
+            priority=665,
+            description=(
+                "The loss has not moved and neither have the weights, over enough steps to have "
+                "moved them at a healthy step size: each step is too small."
+            ),
+        ),
+        RuleUnit(
             id="LRL-CONFIG",
             when=("config.lr_low",),
             cf=0.45,
