@@ -1,6 +1,7 @@
 """Facts learned from an outside family of tabular models (a BatchNorm MLP on scikit-learn's
 bundled breast-cancer set, trained for real here): weights that barely moved over enough steps
-took steps too small, not too few."""
+took steps too small, not too few; a train loss logged once per epoch (the epoch's mean, as
+Keras and Lightning log it) is not full-batch training."""
 
 from __future__ import annotations
 
@@ -76,3 +77,39 @@ def test_a_run_of_few_steps_at_a_usual_size_is_not_read_as_small_steps(tmp_path:
     d = _cancer_fit(tmp_path / "short.jsonl", lr=0.01, epochs=1)
     assert "layers.small_steps" not in _facts(d)
     assert "learning_rate_too_low" not in _causes(d)[:1], _causes(d)
+
+
+def _epoch_logged_fit(path: Path, batch_size: int) -> lossexpert.Diagnosis:
+    """The train loss logged once per epoch as the mean of its batches, the way epoch-level
+    logs hold it; ``watch`` counts the optimizer's steps between the points."""
+    x, y = bundled("breast_cancer")
+    model = nn.Sequential(
+        nn.Linear(30, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 2)
+    )
+    crit = nn.CrossEntropyLoss()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    train = loader_of(x[:341], y[:341], batch_size)
+    with lossexpert.watch(model, opt, path, criterion=crit) as run:
+        for epoch in range(20):
+            total = 0.0
+            for xb, yb in train:
+                loss = crit(model(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(xb)
+            run.log("train", total / 341, epoch=float(epoch + 1))
+    return lossexpert.diagnose(lossexpert.load_run(path), evidence=("curves",))
+
+
+def test_a_train_loss_logged_once_per_epoch_is_not_read_as_one_update_per_epoch(
+    tmp_path: Path,
+) -> None:
+    # Batches of 32: 11 steps between two points. The epoch means are smooth by averaging;
+    # before, smooth points one epoch apart read as full-batch training.
+    epochs = _epoch_logged_fit(tmp_path / "epochs.jsonl", batch_size=32)
+    assert "train.one_step_per_epoch" not in _facts(epochs)
+    assert "batch_size_too_large" not in _causes(epochs)
+    # The whole set in one batch: one step between two points, no minibatch noise.
+    full = _epoch_logged_fit(tmp_path / "full.jsonl", batch_size=341)
+    assert "train.one_step_per_epoch" in _facts(full)

@@ -441,6 +441,11 @@ def _noiseless(
     if series.epochs is None or s.n < least:
         return
     e = series.epochs[np.isfinite(series.epochs)]
+    # Points an epoch apart whose step counter advances by several steps each are epoch
+    # summaries (the mean of an epoch's batches, as Keras and Lightning log them), smooth by
+    # averaging: many updates per epoch, not one.
+    if series.steps.size >= 2 and float(np.median(np.diff(series.steps))) > 1:
+        return
     one_per_epoch = spe == 1 or (
         e.size >= least and float(np.median(np.diff(e))) >= th.one_step_per_epoch_min_epoch_step
     )
