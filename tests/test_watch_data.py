@@ -150,3 +150,46 @@ def test_an_autoencoders_chance_level_is_each_outputs_own_variance(tmp_path: Pat
     from lossexpert.engine.facts import target_variance
 
     assert target_variance(lossexpert.load_run(path).run) == stats.label_output_var
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled", "regression"])
+def test_float_zero_one_targets_of_a_binary_loss_are_class_labels(
+    tmp_path: Path, order: str
+) -> None:
+    """BCEWithLogitsLoss takes its labels as floats 0 and 1: before, they were read as a
+    regression target (mean, std), so a loader sorted by label showed no single-class batches
+    and the class balance was unknown. Float targets with other values stay a regression's."""
+    torch.set_num_threads(1)
+    x, y = sklearn_datasets.load_breast_cancer(return_X_y=True)
+    xt = torch.tensor((x - x.mean(0)) / x.std(0), dtype=torch.float32)
+    yt = torch.tensor(y, dtype=torch.float32)
+    if order == "sorted":
+        idx = torch.argsort(yt, stable=True)
+        xt, yt = xt[idx], yt[idx]
+    if order == "regression":
+        yt = yt + 0.1 * torch.tensor(x[:, 0] / x[:, 0].max(), dtype=torch.float32)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(xt, yt),
+        batch_size=32,
+        shuffle=order != "sorted",
+        generator=torch.Generator().manual_seed(0),
+    )
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(30, 16), nn.ReLU(), nn.Linear(16, 1), nn.Flatten(0))
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    crit = nn.BCEWithLogitsLoss() if order != "regression" else nn.MSELoss()
+    path = tmp_path / f"{order}.jsonl"
+    with lossexpert.watch(net, opt, path, criterion=crit, loader=loader) as run:
+        train(run, net, opt, loader, crit)
+    stats = lossexpert.load_run(path).run.data["train"]
+    if order == "regression":
+        assert stats.label_counts is None and stats.label_mean is not None
+        return
+    assert stats.label_counts is not None and set(stats.label_counts) == {"0", "1"}
+    if order == "sorted":
+        # 212 malignant samples, then 357 benign: 17 of the epoch's 18 batches hold one class.
+        assert stats.ordered_batch_fraction == pytest.approx(17 / 18)
+        d = lossexpert.diagnose(lossexpert.load_run(path))
+        assert "data.ordered_batches" in {s.symptom for s in d.symptoms}
+    else:
+        assert stats.ordered_batch_fraction is not None and stats.ordered_batch_fraction < 0.5

@@ -88,6 +88,7 @@ class TargetAccumulator:
         self.counts: torch.Tensor | None = None
         self.single: list[torch.Tensor] = []
         self.one_hot: list[torch.Tensor] = []
+        self.binary: list[torch.Tensor] = []  # per batch: a float target of only 0s and 1s
         self.sums: torch.Tensor | None = None  # n, sum, sum of squares (float targets)
         # Per output of multi-output float targets: rows, [sum, sum of squares] per output.
         self.rows = 0
@@ -106,6 +107,12 @@ class TargetAccumulator:
             self.one_hot.append(flag)
             # Class counts of one-hot rows (argmax): kept only if every batch was one-hot.
             labels = y.reshape(-1, y.shape[-1]).argmax(dim=-1)
+        elif y.is_floating_point() and (y.dim() == 1 or (y.dim() == 2 and y.shape[-1] == 1)):
+            # Binary labels as BCEWithLogitsLoss needs them, floats 0 and 1: counted as
+            # classes only if every batch held nothing else (a device flag, no host sync).
+            flat = y.reshape(-1)
+            self.binary.append(((flat == 0) | (flat == 1)).all())
+            labels = (flat > 0.5).long()
         if y.is_floating_point():
             v = y.double()
             batch = torch.stack(
@@ -146,7 +153,10 @@ class TargetAccumulator:
         one_hot = bool(torch.stack(self.one_hot).all()) if self.one_hot else None
         if one_hot is not None:
             out["target_one_hot"] = one_hot
-        is_labels = self.counts is not None and (one_hot is None or one_hot)
+        binary = bool(torch.stack(self.binary).all()) if self.binary else None
+        is_labels = (
+            self.counts is not None and (one_hot is None or one_hot) and (binary is None or binary)
+        )
         if is_labels and self.counts is not None:
             counts = self.counts.cpu().tolist()
             out["label_counts"] = {str(i): int(c) for i, c in enumerate(counts) if c > 0}
