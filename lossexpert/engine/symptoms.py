@@ -559,6 +559,13 @@ def _stopped_at_minimum(
     # Patience is a few evaluations; a long enough curve keeps them a minority of it.
     if va.n < th.early_stop_min_val_points or va.points_after_min > th.early_stop_patience_points:
         return False
+    # A val curve that ends at its minimum was not stopped by a patience: it was still
+    # improving, and nothing says a better checkpoint was kept.
+    if va.points_after_min == 0:
+        return False
+    # Nor was one still falling over its last third: an uptick after the minimum is noise.
+    if -va.late_log_slope > th.still_falling_log_drop:
+        return False
     last = max(s.last_step for s in summaries.values() if s is not None)
     return va.last_step >= th.early_stop_end_fraction * last
 

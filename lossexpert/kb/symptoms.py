@@ -465,6 +465,7 @@ _ENGINE: tuple[SymptomSpec, ...] = (
             "early_stop_min_val_points",
             "early_stop_patience_points",
             "steady_fall_fraction",
+            "still_falling_log_drop",  # a val curve still falling was not early-stopped
             "val_late_level_min_points",
             "val_min_before",
             "val_rise_abs_vs_ref",
@@ -487,6 +488,7 @@ _ENGINE: tuple[SymptomSpec, ...] = (
             "early_stop_patience_points",
             "gap_ratio",
             "gap_vs_ref",
+            "still_falling_log_drop",  # a val curve still falling was not early-stopped
             "val_gap_full_at",
         ),
     ),

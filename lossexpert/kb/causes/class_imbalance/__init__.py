@@ -28,6 +28,19 @@ CAUSE = CauseUnit(
             ),
         ),
         RuleUnit(
+            id="IMB-VAL-GAP",
+            when=("data.imbalanced", "val.gap"),
+            problem="val_loss_not_decreasing",
+            cf=0.5,
+            priority=640,
+            description=(
+                "The val loss ends far above the train loss of a training set whose classes are "
+                "far from balanced: the rare classes, a few examples each, are memorised or "
+                "ignored, and a held-out set where they are commoner pays for it (a prior shift "
+                "between the splits)."
+            ),
+        ),
+        RuleUnit(
             id="PROBE-IMBALANCE",
             when=("probe.imbalanced",),
             cf=0.5,
