@@ -443,7 +443,12 @@ def test_a_plain_step_calls_no_pre_step_hook_and_a_sampled_one_gets_its_statisti
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     hooks_before: dict[int, int] = {}
     with lossexpert.watch(
-        model, opt, tmp_path / "run.jsonl", every=20, dense_steps=40, dense_every=5,
+        model,
+        opt,
+        tmp_path / "run.jsonl",
+        every=20,
+        dense_steps=40,
+        dense_every=5,
         overhead_budget=None,
     ) as run:
         for step in range(200):
@@ -543,3 +548,49 @@ def test_a_second_run_on_the_same_path_is_appended_and_is_the_one_read(tmp_path:
     )
     assert len(loaded.run.curves["train"].loss) == len(loader)
     assert any("another run in the same file" in w for w in loaded.warnings)
+
+
+@pytest.mark.parametrize("steps", [0, 3, 40])
+def test_the_watched_model_can_be_deep_copied_and_saved_whole(tmp_path: Path, steps: int) -> None:
+    """A best-checkpoint snapshot (``copy.deepcopy(model)``), an EMA model and
+    ``torch.save(model)`` during training: the hooks are part of the module's state, and
+    before they dragged the collector (its file, locks, weak references) into the copy, which
+    failed. The copy is the model without the collector; the original keeps recording."""
+    import copy
+    import io
+
+    x, y, loader = tiny_problem()
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    crit = nn.CrossEntropyLoss()
+    path = tmp_path / "run.jsonl"
+    with lossexpert.watch(model, opt, path, criterion=crit, loader=loader) as run:
+        batches = (batch for _ in range(10) for batch in loader)
+        for _ in range(steps):
+            xb, yb = next(batches)
+            loss = crit(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log("train", loss)
+        snapshot = copy.deepcopy(model)
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        buffer.seek(0)
+        restored = torch.load(buffer, weights_only=False)
+        for copied in (snapshot, restored):
+            # The copies compute what the model computes, and run no collector code.
+            assert torch.equal(copied(x), model(x))
+            copied_opt = torch.optim.SGD(copied.parameters(), lr=0.1)
+            crit(copied(x[:16]), y[:16]).backward()
+            copied_opt.step()
+        recorded = run.step
+        xb, yb = next(batches)
+        loss = crit(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        run.log("train", loss)
+        assert run.step == recorded + 1  # the original is still watched
+        run.log("val", 0.5)
+    assert len(lossexpert.load_run(path).run.curves["train"].loss) == steps + 1

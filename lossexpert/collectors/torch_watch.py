@@ -44,6 +44,7 @@ from torch import nn
 
 from lossexpert.collectors._watch import data as _data
 from lossexpert.collectors._watch.activations import ActivationStats
+from lossexpert.collectors._watch.hooks import Detachable
 from lossexpert.collectors._watch.introspect import (
     ACTIVATIONS,
     LOSSES,
@@ -362,7 +363,7 @@ class Watch:
         opt = self._opt_ref()
         if self._closed or self._handles or opt is None:
             return
-        self._handles.append(opt.register_step_post_hook(self._post_step))
+        self._handles.append(opt.register_step_post_hook(Detachable(self._post_step)))
         self._sync_pre_hook(opt)
         self._last_step_end = None  # the paused steps are not this collector's time
         if self._sampled_now:
@@ -443,7 +444,7 @@ class Watch:
         criterion: nn.Module | None,
         loader: Any,
     ) -> None:
-        self._handles.append(optimizer.register_step_post_hook(self._post_step))
+        self._handles.append(optimizer.register_step_post_hook(Detachable(self._post_step)))
         self._sync_pre_hook(optimizer)
         with self._guard("data"):
             self._data.install(model, criterion, loader)
@@ -482,7 +483,7 @@ class Watch:
     def _sync_pre_hook(self, optimizer: Any) -> None:
         want = self._sampled_now or self._reset_next
         if want and self._pre_handle is None:
-            self._pre_handle = optimizer.register_step_pre_hook(self._pre_step)
+            self._pre_handle = optimizer.register_step_pre_hook(Detachable(self._pre_step))
         elif not want and self._pre_handle is not None:
             self._pre_handle.remove()
             self._pre_handle = None

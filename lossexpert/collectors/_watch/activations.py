@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from lossexpert.collectors._watch.hooks import Detachable
+
 # Thresholds of the activation statistics:
 # - a ReLU unit is dead on a batch when its output is <= 0 for every sample of the batch (the
 #   definition of Lu et al. 2019, "Dying ReLU and initialization"; a unit at exactly 0 gets no
@@ -46,7 +48,9 @@ class ActivationStats:
         if self.off or self._handles:
             return
         for module, layer_index, kind in self.modules:
-            self._handles.append(module.register_forward_hook(self._hook(layer_index, kind)))
+            self._handles.append(
+                module.register_forward_hook(Detachable(self._hook(layer_index, kind)))
+            )
 
     def detach(self) -> None:
         for handle in self._handles:

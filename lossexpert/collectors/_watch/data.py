@@ -24,6 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from lossexpert.collectors._watch.hooks import Detachable
+
 # At most this many per-feature means/stds are written: enough for tabular data and image
 # channels, while a raw 784-pixel input would still fit; beyond it the file grows for nothing.
 MAX_FEATURES = 4096
@@ -209,12 +211,12 @@ class DataStats:
 
     def install(self, model: nn.Module, criterion: nn.Module | None, loader: Any) -> None:
         self._batch_known = loader is not None  # the loader's batch size is in the config
-        self._output_handle = model.register_forward_hook(self._observe_output)
+        self._output_handle = model.register_forward_hook(Detachable(self._observe_output))
         if not self.left:
             return
-        self._handles.append(model.register_forward_pre_hook(self._observe_inputs))
+        self._handles.append(model.register_forward_pre_hook(Detachable(self._observe_inputs)))
         if criterion is not None:
-            self._handles.append(criterion.register_forward_pre_hook(self._criterion_targets))
+            self._handles.append(criterion.register_forward_pre_hook(Detachable(self._criterion_targets)))
             self._target_source = "criterion"
         elif loader is not None and callable(getattr(loader, "_get_iterator", None)):
             self._wrap_loader(loader)
