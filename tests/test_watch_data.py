@@ -193,3 +193,57 @@ def test_float_zero_one_targets_of_a_binary_loss_are_class_labels(
         assert "data.ordered_batches" in {s.symptom for s in d.symptoms}
     else:
         assert stats.ordered_batch_fraction is not None and stats.ordered_batch_fraction < 0.5
+
+
+@pytest.mark.parametrize("corruption", ["noise", "shift"])
+def test_held_out_inputs_are_read_from_the_evaluation_forwards(
+    tmp_path: Path, corruption: str
+) -> None:
+    """The loop evaluates val and test in eval mode and logs each loss: the forwards before a
+    ``log`` are that split's inputs. Before, only the training batches were described, so a
+    test loss far above val could not be told apart between noisy test inputs and a shifted
+    test set (outside GRU, LSTM, ViT runs: 11 of them second)."""
+    torch.set_num_threads(1)
+    x, y = sklearn_datasets.load_digits(return_X_y=True)
+    xt = torch.tensor(x / 16.0, dtype=torch.float32)
+    xt = (xt - xt.mean(0)) / xt.std(0).clamp_min(1e-3)
+    yt = torch.tensor(y)
+    g = torch.Generator().manual_seed(0)
+    held = {"val": xt[1100:1450], "test": xt[1450:].clone()}
+    if corruption == "noise":
+        held["test"] += 1.5 * torch.randn(held["test"].shape, generator=g)
+    else:
+        held["test"] = held["test"] * 1.5 + 3.0
+    labels = {"val": yt[1100:1450], "test": yt[1450:]}
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(xt[:1100], yt[:1100]),
+        batch_size=32,
+        shuffle=True,
+        generator=g,
+    )
+    net = model()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    crit = nn.CrossEntropyLoss()
+    path = tmp_path / f"{corruption}.jsonl"
+    with lossexpert.watch(net, opt, path, criterion=crit, loader=loader) as run:
+        for _ in range(6):
+            net.train()
+            train(run, net, opt, loader, crit)
+            net.eval()
+            with torch.no_grad():
+                for split in ("val", "test"):
+                    run.log(split, crit(net(held[split]), labels[split]))
+    data = lossexpert.load_run(path).run.data
+    assert data["val"].feature_mean is not None
+    assert data["val"].feature_mean == pytest.approx(held["val"].mean(0).tolist(), abs=1e-4)
+    assert data["test"].feature_std == pytest.approx(
+        held["test"].std(0, unbiased=False).tolist(), abs=1e-3
+    )
+    d = lossexpert.diagnose(lossexpert.load_run(path))
+    facts = {s.symptom for s in d.symptoms}
+    if corruption == "noise":
+        assert "data.test_noisier" in facts and "data.test_shift" not in facts
+        assert d.findings[0].cause == "test_noise", [f.cause for f in d.findings]
+    else:
+        assert "data.test_shift" in facts
+        assert d.findings[0].cause == "distribution_shift", [f.cause for f in d.findings]

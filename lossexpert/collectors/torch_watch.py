@@ -112,9 +112,7 @@ def _shard_reduce(
         is_dtensor(w) and all(p.is_shard() for p in w.placements)  # type: ignore[attr-defined]
         for w in weights
     ]
-    mask = torch.tensor(
-        [1.0 if s else float(rank == 0) for s in sharded], dtype=torch.float64
-    )
+    mask = torch.tensor([1.0 if s else float(rank == 0) for s in sharded], dtype=torch.float64)
 
     def reduce(t: torch.Tensor) -> torch.Tensor:
         t = t * mask.to(t.device)[:, None]
@@ -239,6 +237,7 @@ class Watch:
         self._reset_next = False  # the step after a sampled one looks for a gradient reset
         self._acts = ActivationStats(act_modules, len(layers), self._device, self._warn_off)
         self._data = _data.DataStats(data_batches, self._write, self._warn_off)
+        self._held_out = _data.HeldOutInputs(self._write, self._warn_off)
         # (split, step, epoch/metrics or None, detached loss) until the next batched copy
         # A CPU loss is read at once (a float); a device loss is held until the batched copy.
         self._pending_losses: list[
@@ -307,6 +306,7 @@ class Watch:
                     extra["metrics"] = floats
             if target is not None and split == "train":
                 self._data.observe_target(target)
+            self._held_out.logged(split)
             if isinstance(loss, torch.Tensor):
                 value: torch.Tensor | float
                 if loss.is_cpu and not self.average_across_ranks and loss.numel() == 1:
@@ -347,6 +347,7 @@ class Watch:
             return
         with self._guard("describe"):
             self._write({"type": "data", "split": split, "stats": _data.describe(inputs, targets)})
+            self._held_out.described(split)  # what the user gives wins
 
     def pause(self) -> None:
         """Detach the optimizer and activation hooks (steps taken meanwhile are not counted)."""
@@ -381,6 +382,7 @@ class Watch:
             self._warn_off("flush", repr(err))
         self.pause()
         self._data.remove()
+        self._held_out.remove()
         if self._scaler is not None and self._scaler_step is not None:
             self._scaler.__dict__.pop("step", None)
         self._write({"type": "end", "steps": self.step})
@@ -448,6 +450,8 @@ class Watch:
         self._sync_pre_hook(optimizer)
         with self._guard("data"):
             self._data.install(model, criterion, loader)
+            if self._data.batches:  # data_batches=0 turns input statistics off
+                self._held_out.install(model)
         if self._sampled_now:
             self._acts.attach()
         if self._scaler is not None and hasattr(self._scaler, "step"):
@@ -541,8 +545,7 @@ class Watch:
             changed = schedule.observe(step - 1, now - self._last_step_end, sampled)
             if changed is not None:
                 self._write(
-                    {"type": "event", "kind": "sampling_interval", "step": step,
-                     "every": changed}
+                    {"type": "event", "kind": "sampling_interval", "step": step, "every": changed}
                 )
         self._last_step_end, self._last_timed = now, step - 1
 

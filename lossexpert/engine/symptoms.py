@@ -491,6 +491,8 @@ def _val_test_symptoms(
                 drop_pct=100 * (1 - math.exp(va.late_log_slope)),
             )
         val_signatures(tr, va, scale, guess, th, out)
+    if te is not None:
+        out.context["test_final"] = te.final
     if te is not None and va is not None and va.final > 0:
         ratio = te.final / va.final
         excess = te.final - va.final
@@ -568,6 +570,29 @@ def _stopped_at_minimum(
         return False
     last = max(s.last_step for s in summaries.values() if s is not None)
     return va.last_step >= th.early_stop_end_fraction * last
+
+
+def _test_inputs_differ(th: Thresholds, out: Findings) -> None:
+    """Test inputs measured to differ from the training ones, and a test loss well above val:
+    a smaller excess than the curves alone need (test.above_val), since the inputs say why."""
+    measured = out.has("data.test_shift") or out.has("data.test_noisier")
+    if out.has("test.above_val") or not measured:
+        return
+    val, test, ref = (out.context.get(k) for k in ("val_final", "test_final", "reference"))
+    if not (isinstance(val, float) and isinstance(test, float)) or val <= 0:
+        return
+    if test < th.test_vs_val_measured_ratio * val:
+        return
+    if isinstance(ref, float) and test - val <= th.test_vs_val_measured_abs * ref:
+        return
+    out.add(
+        "test.inputs_differ",
+        "data",
+        th.test_inputs_differ_strength,
+        test=test,
+        val=val,
+        ratio=test / val,
+    )
 
 
 def _config_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
@@ -1348,3 +1373,4 @@ def _data_symptoms(run: Run, th: Thresholds, out: Findings) -> None:
                     shift=shift,
                     std_ratio=std_ratio,
                 )
+            _test_inputs_differ(th, out)

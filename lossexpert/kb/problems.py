@@ -233,6 +233,15 @@ PROBLEM_RULES: tuple[ProblemRule, ...] = (
         after=(TRAIN,),
     ),
     ProblemRule(
+        "PRB-TEST-INPUTS-DIFFER",
+        TEST,
+        "test.inputs_differ",
+        "The test inputs differ from the training ones, and the test loss is well above val.",
+        zh="测试集的输入与训练集不同，而且测试集loss明显高于验证集。",
+        priority=800,
+        after=(TRAIN,),
+    ),
+    ProblemRule(
         "PRB-TEST-ABOVE-TRAIN",
         TEST,
         "test.above_train",

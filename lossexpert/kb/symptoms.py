@@ -550,6 +550,16 @@ _ENGINE: tuple[SymptomSpec, ...] = (
         thresholds=("test_above_val_full_at", "test_vs_val_abs", "test_vs_val_ratio"),
     ),
     _spec(
+        "test.inputs_differ",
+        "data",
+        ("test", "val", "ratio"),
+        thresholds=(  # and, through the data facts it needs, theirs
+            "test_vs_val_measured_ratio",
+            "test_vs_val_measured_abs",
+            "test_inputs_differ_strength",
+        ),
+    ),
+    _spec(
         "test.lags_val",
         "curves",
         ("val_gain_pct", "test_gain_pct", "test", "val"),

@@ -579,6 +579,18 @@ class Thresholds(BaseModel):
     test_vs_val_ratio: float = Field(
         2.5, description="test loss at least this multiple of val loss (tuned)"
     )
+    test_vs_val_measured_ratio: float = Field(
+        1.5,
+        description="test loss at least this multiple of val when the test inputs are measured "
+        "to differ from the training ones (data.test_shift / data.test_noisier): the inputs say "
+        "why, where test_vs_val_ratio guards a curves-only reading against a test set merely "
+        "harder or smaller than val",
+    )
+    test_vs_val_measured_abs: float = Field(
+        0.1,
+        description="... and above val by at least this fraction of the reference level (a "
+        "tenth of guessing: a loss near zero cannot make a ratio out of noise)",
+    )
     test_lag_min_val_gain: float = Field(
         0.2,
         description="test.lags_val: the val loss fell by at least this fraction of its first "
@@ -977,6 +989,10 @@ class Thresholds(BaseModel):
         0.8,
         description="val.worse_than_chance: the val loss ends above the chance level while train "
         "is below it",
+    )
+    test_inputs_differ_strength: float = Field(
+        0.8,
+        description="test.inputs_differ: a measured input difference and a test loss above val",
     )
     layers_barely_moved_strength: float = Field(
         0.8,

@@ -13,6 +13,9 @@ transforms). Targets come, in this order of preference, from
 3. ``run.log("train", loss, target=y)``: explicit, for any other loop.
 
 Everything is accumulated on the device; one transfer when the statistics are written.
+
+The held-out splits' inputs (``HeldOutInputs``) come from the model's evaluation forwards,
+attributed to the split the next ``run.log`` names.
 """
 
 from __future__ import annotations
@@ -48,6 +51,49 @@ def _is_one_hot(y: torch.Tensor) -> torch.Tensor:
     """A device bool: every row of a float target is a one-hot vector."""
     binary = ((y == 0) | (y == 1)).all()
     return binary & (y.sum(dim=-1) == 1).all()
+
+
+def _accumulate_inputs(acc: dict[str, Any], args: Any) -> bool:
+    """Add a forward's first argument, if it is a float batch, to per-feature sums on its
+    device (no host sync). True if it was one."""
+    x = args[0] if args else None
+    if not (isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 2):
+        return False
+    feats = _features(x)
+    if "sum" not in acc:
+        acc.update(
+            sum=feats.sum(0),
+            sumsq=(feats * feats).sum(0),
+            n=0,
+            min=feats.min(),
+            max=feats.max(),
+        )
+    else:
+        acc["sum"] += feats.sum(0)
+        acc["sumsq"] += (feats * feats).sum(0)
+        acc["min"] = torch.minimum(acc["min"], feats.min())
+        acc["max"] = torch.maximum(acc["max"], feats.max())
+    acc["n"] += feats.shape[0]
+    return True
+
+
+def _input_stats(acc: dict[str, Any]) -> dict[str, Any]:
+    stats: dict[str, Any] = {}
+    if "sum" in acc and acc["n"] > 0:
+        n = acc["n"]
+        mean = (acc["sum"] / n).cpu()
+        var = (acc["sumsq"] / n).cpu() - mean * mean
+        std = var.clamp(min=0).sqrt()
+        stats.update(
+            input_mean=float(mean.mean()),
+            input_std=float(std.mean()),
+            input_min=float(acc["min"]),
+            input_max=float(acc["max"]),
+        )
+        if mean.numel() <= MAX_FEATURES:
+            stats["feature_mean"] = [round(float(v), 6) for v in mean]
+            stats["feature_std"] = [round(float(v), 6) for v in std]
+    return stats
 
 
 def _target_of(batch: Any) -> Any:
@@ -216,7 +262,9 @@ class DataStats:
             return
         self._handles.append(model.register_forward_pre_hook(Detachable(self._observe_inputs)))
         if criterion is not None:
-            self._handles.append(criterion.register_forward_pre_hook(Detachable(self._criterion_targets)))
+            self._handles.append(
+                criterion.register_forward_pre_hook(Detachable(self._criterion_targets))
+            )
             self._target_source = "criterion"
         elif loader is not None and callable(getattr(loader, "_get_iterator", None)):
             self._wrap_loader(loader)
@@ -294,24 +342,7 @@ class DataStats:
             return
 
         def run() -> None:
-            x = args[0] if args else None
-            if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dim() >= 2:
-                feats = _features(x)
-                acc = self._inputs
-                if "sum" not in acc:
-                    acc.update(
-                        sum=feats.sum(0),
-                        sumsq=(feats * feats).sum(0),
-                        n=0,
-                        min=feats.min(),
-                        max=feats.max(),
-                    )
-                else:
-                    acc["sum"] += feats.sum(0)
-                    acc["sumsq"] += (feats * feats).sum(0)
-                    acc["min"] = torch.minimum(acc["min"], feats.min())
-                    acc["max"] = torch.maximum(acc["max"], feats.max())
-                acc["n"] += feats.shape[0]
+            _accumulate_inputs(self._inputs, args)
 
         self._guarded(run)
         self.left -= 1
@@ -378,21 +409,80 @@ class DataStats:
             return
         self._written = True
         acc, self._inputs = self._inputs, {}
-        stats: dict[str, Any] = {}
-        if "sum" in acc and acc["n"] > 0:
-            n = acc["n"]
-            mean = (acc["sum"] / n).cpu()
-            var = (acc["sumsq"] / n).cpu() - mean * mean
-            std = var.clamp(min=0).sqrt()
-            stats.update(
-                input_mean=float(mean.mean()),
-                input_std=float(std.mean()),
-                input_min=float(acc["min"]),
-                input_max=float(acc["max"]),
-            )
-            if mean.numel() <= MAX_FEATURES:
-                stats["feature_mean"] = [round(float(v), 6) for v in mean]
-                stats["feature_std"] = [round(float(v), 6) for v in std]
+        stats = _input_stats(acc)
         stats.update(self._targets.stats())
         if stats:
             self._emit({"type": "data", "split": "train", "stats": stats})
+
+
+HELD_OUT_SPLITS = ("val", "test")
+# Evaluation forwards read between two ``log`` calls at most: one pass over a held-out set
+# of a few thousand examples; beyond it the sums would only cost time.
+MAX_HELD_OUT_BATCHES = 200
+# A held-out split is described once this many examples were seen before its ``log``: a loop
+# that logs each evaluation batch's loss is read over several batches.
+MIN_HELD_OUT_EXAMPLES = 32
+
+
+class HeldOutInputs:
+    """Input statistics of val and test from the model's own evaluation forwards.
+
+    A loop evaluates a split (``model.eval()`` or ``torch.no_grad()``), then logs its loss: the
+    evaluation forwards since the last ``log`` are the split that ``log`` names. The inputs of a
+    held-out set do not change, so one evaluation each is enough: the hook goes once val and
+    test are described (or described explicitly with ``describe_data``). Training forwards
+    (train mode, autograd on) return at once.
+    """
+
+    def __init__(
+        self,
+        emit: Callable[[dict[str, Any]], None],
+        on_error: Callable[[str, str], None],
+    ) -> None:
+        self._emit = emit
+        self._on_error = on_error
+        self._acc: dict[str, Any] = {}
+        self._batches = 0
+        self._kept_for: str | None = None  # a split whose few examples wait for more
+        self.done: set[str] = set()
+        self._handle: Any = None
+
+    def install(self, model: nn.Module) -> None:
+        self._handle = model.register_forward_pre_hook(Detachable(self._observe))
+
+    def remove(self) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+    def _observe(self, module: nn.Module, args: Any) -> None:
+        if (module.training and torch.is_grad_enabled()) or self._handle is None:
+            return
+        if self._batches >= MAX_HELD_OUT_BATCHES:
+            return
+        try:
+            with torch.no_grad():
+                if _accumulate_inputs(self._acc, args):
+                    self._batches += 1
+        except Exception as err:
+            self.remove()
+            self._on_error("data", repr(err))
+
+    def logged(self, split: str) -> None:
+        """``run.log(split, ...)``: the evaluation forwards since the last call were its own."""
+        if self._handle is None:
+            return
+        acc = self._acc
+        wanted = split in HELD_OUT_SPLITS and split not in self.done
+        if wanted and acc.get("n", 0) >= MIN_HELD_OUT_EXAMPLES:
+            self.described(split)
+            self._emit({"type": "data", "split": split, "stats": _input_stats(acc)})
+        elif wanted and acc and self._kept_for in (None, split):
+            self._kept_for = split  # too few yet: the next log of this split adds its batches
+            return
+        self._acc, self._batches, self._kept_for = {}, 0, None
+
+    def described(self, split: str) -> None:
+        self.done.add(split)
+        if self.done >= set(HELD_OUT_SPLITS):
+            self.remove()
