@@ -566,13 +566,17 @@ def test_the_watched_model_can_be_deep_copied_and_saved_whole(tmp_path: Path, st
     path = tmp_path / "run.jsonl"
     with lossexpert.watch(model, opt, path, criterion=crit, loader=loader) as run:
         batches = (batch for _ in range(10) for batch in loader)
-        for _ in range(steps):
+
+        def step() -> None:
             xb, yb = next(batches)
             loss = crit(model(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
             run.log("train", loss)
+
+        for _ in range(steps):
+            step()
         snapshot = copy.deepcopy(model)
         buffer = io.BytesIO()
         torch.save(model, buffer)
@@ -585,12 +589,7 @@ def test_the_watched_model_can_be_deep_copied_and_saved_whole(tmp_path: Path, st
             crit(copied(x[:16]), y[:16]).backward()
             copied_opt.step()
         recorded = run.step
-        xb, yb = next(batches)
-        loss = crit(model(xb), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        run.log("train", loss)
+        step()
         assert run.step == recorded + 1  # the original is still watched
         run.log("val", 0.5)
     assert len(lossexpert.load_run(path).run.curves["train"].loss) == steps + 1
