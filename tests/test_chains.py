@@ -227,6 +227,7 @@ def test_weights_started_too_large_explain_the_overshooting_at_a_usual_rate() ->
         ("learning_rate_too_high", "config.lr_high"),
         ("learning_rate_too_low", "layers.small_steps"),
         ("weight_initialization", "train.init_loss_high"),
+        ("activation_function", "layers.saturated"),
     ],
 )
 def test_a_loss_still_falling_is_put_down_to_what_slowed_it(root: str, shown_by: str) -> None:
@@ -249,3 +250,13 @@ def test_a_fall_after_a_divergence_is_not_a_run_cut_short() -> None:
     assert d.findings[0].cause == "data_not_normalized"
     short = next(f for f in d.findings if f.cause == "insufficient_training")
     assert "INS-CONTRA-DIVERGED" in {r.rule for r in short.rules}
+
+
+def test_saturated_units_are_the_root_of_a_slow_fall() -> None:
+    # A real suite run: a 7-layer tanh regression, 98 % of its first layer's units saturated;
+    # its loss jumps and is still falling at the end. The saturation slows every step (Glorot
+    # & Bengio 2010): the activations are the root, "train longer" their consequence.
+    run = suite_run("activation_function_regression_synthetic_regression_sev2_s1")
+    d = lossexpert.diagnose(run)
+    assert d.findings[0].cause == "activation_function"
+    assert "insufficient_training" in d.findings[0].explains

@@ -115,6 +115,23 @@ CAUSAL_LINKS: tuple[CausalLink, ...] = (
         ),
     ),
     CausalLink(
+        "activation_function",
+        "insufficient_training",
+        via=("layers.saturated",),
+        blocked_by=_CUT_SHORT,
+        description=(
+            "Units saturated in the flat tails of sigmoid/tanh pass back almost no gradient, so "
+            "every step moves the loss little: it is still falling at the end because the "
+            "saturated units slow it (Glorot & Bengio 2010; LeCun et al. 1998, 'Efficient "
+            "BackProp')."
+        ),
+        zh=(
+            "停在sigmoid/tanh平坦尾部的饱和单元几乎传不回梯度，每一步都只让loss动一点：训练结束时"
+            "loss仍在下降，是饱和单元拖慢了它（Glorot & Bengio 2010；LeCun et al. 1998，"
+            "“Efficient BackProp”）。"
+        ),
+    ),
+    CausalLink(
         "gradient_bug",
         "learning_rate_too_high",
         via=("config.grads_accumulate", "layers.grad_linear_growth", "probe.replay_better"),
