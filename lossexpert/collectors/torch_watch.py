@@ -237,7 +237,7 @@ class Watch:
         self._reset_next = False  # the step after a sampled one looks for a gradient reset
         self._acts = ActivationStats(act_modules, len(layers), self._device, self._warn_off)
         self._data = _data.DataStats(data_batches, self._write, self._warn_off)
-        self._held_out = _data.HeldOutInputs(self._write, self._warn_off)
+        self._held_out = _data.HeldOutInputs(data_batches, self._write, self._warn_off)
         # (split, step, epoch/metrics or None, detached loss) until the next batched copy
         # A CPU loss is read at once (a float); a device loss is held until the batched copy.
         self._pending_losses: list[
@@ -450,7 +450,7 @@ class Watch:
         self._sync_pre_hook(optimizer)
         with self._guard("data"):
             self._data.install(model, criterion, loader)
-            if self._data.batches:  # data_batches=0 turns input statistics off
+            if self._held_out.batches:  # data_batches=0 turns input statistics off
                 self._held_out.install(model)
         if self._sampled_now:
             self._acts.attach()

@@ -416,9 +416,6 @@ class DataStats:
 
 
 HELD_OUT_SPLITS = ("val", "test")
-# Evaluation forwards read between two ``log`` calls at most: one pass over a held-out set
-# of a few thousand examples; beyond it the sums would only cost time.
-MAX_HELD_OUT_BATCHES = 200
 # A held-out split is described once this many examples were seen before its ``log``: a loop
 # that logs each evaluation batch's loss is read over several batches.
 MIN_HELD_OUT_EXAMPLES = 32
@@ -436,9 +433,13 @@ class HeldOutInputs:
 
     def __init__(
         self,
+        batches: int,
         emit: Callable[[dict[str, Any]], None],
         on_error: Callable[[str, str], None],
     ) -> None:
+        # Evaluation forwards read per split, as many as the training batches described:
+        # enough for means and stds, and each one costs a float64 copy of its inputs.
+        self.batches = max(0, batches)
         self._emit = emit
         self._on_error = on_error
         self._acc: dict[str, Any] = {}
@@ -458,7 +459,7 @@ class HeldOutInputs:
     def _observe(self, module: nn.Module, args: Any) -> None:
         if (module.training and torch.is_grad_enabled()) or self._handle is None:
             return
-        if self._batches >= MAX_HELD_OUT_BATCHES:
+        if self._batches >= self.batches:
             return
         try:
             with torch.no_grad():
