@@ -200,9 +200,10 @@ def test_held_out_inputs_are_read_from_the_evaluation_forwards(
     tmp_path: Path, corruption: str
 ) -> None:
     """The loop evaluates val and test in eval mode and logs each loss: the forwards before a
-    ``log`` are that split's inputs. Before, only the training batches were described, so a
-    test loss far above val could not be told apart between noisy test inputs and a shifted
-    test set (outside GRU, LSTM, ViT runs: 11 of them second)."""
+    ``log`` are that split's inputs (from the first held-out ``log`` on). Before, only the
+    training batches were described, so a test loss far above val could not be told apart
+    between noisy test inputs and a shifted test set (outside GRU, LSTM, ViT runs: 11 of them
+    second)."""
     torch.set_num_threads(1)
     x, y = sklearn_datasets.load_digits(return_X_y=True)
     xt = torch.tensor(x / 16.0, dtype=torch.float32)
@@ -226,9 +227,13 @@ def test_held_out_inputs_are_read_from_the_evaluation_forwards(
     crit = nn.CrossEntropyLoss()
     path = tmp_path / f"{corruption}.jsonl"
     with lossexpert.watch(net, opt, path, criterion=crit, loader=loader) as run:
-        for _ in range(6):
+        for epoch in range(6):
             net.train()
             train(run, net, opt, loader, crit)
+            if epoch == 0:
+                # No hook on the forwards until a held-out loss is logged: a loop that logs
+                # none pays nothing; the first evaluation read is test's, then val's second.
+                assert not net._forward_pre_hooks
             net.eval()
             with torch.no_grad():
                 for split in ("val", "test"):

@@ -428,7 +428,10 @@ class HeldOutInputs:
     evaluation forwards since the last ``log`` are the split that ``log`` names. The inputs of a
     held-out set do not change, so one evaluation each is enough: the hook goes once val and
     test are described (or described explicitly with ``describe_data``). Training forwards
-    (train mode, autograd on) return at once.
+    (train mode, autograd on) return at once, but a hook costs every forward ~5 us of dispatch
+    (0.4 % of a 1.3 ms MLP step), so it is attached only at the first held-out ``log``: a loop
+    that logs no held-out loss pays nothing, and the first evaluation read is the next one
+    (test, just after val, or the second val).
     """
 
     def __init__(
@@ -447,9 +450,11 @@ class HeldOutInputs:
         self._kept_for: str | None = None  # a split whose few examples wait for more
         self.done: set[str] = set()
         self._handle: Any = None
+        self._model: weakref.ref[nn.Module] | None = None
 
     def install(self, model: nn.Module) -> None:
-        self._handle = model.register_forward_pre_hook(Detachable(self._observe))
+        """Attach at the first held-out ``log`` (see the class)."""
+        self._model = weakref.ref(model)
 
     def remove(self) -> None:
         if self._handle is not None:
@@ -472,6 +477,10 @@ class HeldOutInputs:
     def logged(self, split: str) -> None:
         """``run.log(split, ...)``: the evaluation forwards since the last call were its own."""
         if self._handle is None:
+            model = self._model() if self._model is not None else None
+            if model is not None and split in HELD_OUT_SPLITS and split not in self.done:
+                self._model = None  # attached once; removed for good when done or on close
+                self._handle = model.register_forward_pre_hook(Detachable(self._observe))
             return
         acc = self._acc
         wanted = split in HELD_OUT_SPLITS and split not in self.done
